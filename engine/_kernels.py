@@ -1,0 +1,363 @@
+"""Compiled kernels: one pass over the data per responsibility half-step.
+
+Only numba and numpy live here; the algorithms in ``kmeans``, ``soft_kmeans``
+and ``gmm`` call these with validated, contiguous arrays.
+
+Data arrive transposed, ``XT`` of shape (n_features, n_samples), so that the
+innermost loops run along samples and vectorise.  Work is split in chunks of
+``CHUNK`` samples; each chunk writes its own partial sums (a shared
+``y[label] += ...`` inside ``prange`` would race) and the caller reduces them.
+
+Every per-cluster sum is taken relative to the centre the pass was given
+(``x - m_k``), which keeps the refit exact to rounding even for data far from
+the origin, and lets the objective after the refit follow from the parallel-axis
+theorem without a second pass.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+CHUNK = 1024
+
+# reassoc/contract let LLVM vectorise the reductions; no nnan/ninf, so
+# non-finite values are never assumed away.
+_FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.6931471803691238
+_LN2_LO = 1.9082149292705877e-10
+_SHIFTER = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer in the low bits
+_EXP_FLOOR = -708.0  # below this exp() is under the smallest normal double; treated as 0
+
+
+# Only "contract": reassociation would fold the shifter trick away.
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _exp_shifted(a, mx, out, work, total):
+    """out[i] = exp(a[i] - mx[i]) (<= 1) and total[i] += out[i], vectorised.
+
+    This numba has no SVML, so exp is ours: Cody-Waite reduction to
+    r in [-ln2/2, ln2/2], a degree-12 Taylor polynomial (relative error
+    < 4e-16), and 2**k assembled from the bits of the shifted float.
+    """
+    n = out.shape[0]
+    bits = work.view(np.int64)
+    for i in range(n):
+        z = a[i] - mx[i]
+        zi = z if z > _EXP_FLOOR else _EXP_FLOOR
+        t = zi * _LOG2E + _SHIFTER
+        k = t - _SHIFTER
+        r = zi - k * _LN2_HI - k * _LN2_LO
+        p = 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        out[i] = p if z > _EXP_FLOOR else 0.0
+        work[i] = t
+    for i in range(n):
+        bits[i] = (bits[i] + 1023) << 52  # the low bits of t hold k: this is 2**k
+    for i in range(n):
+        out[i] *= work[i]
+        total[i] += out[i]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _log_joint_block(XT, start, stop, means, chol_prec, log_coef, a, mx, y):
+    """a[k, n] = log_coef[k] - 0.5 ||A_k (x_n - mu_k)||^2 and mx[n] = max_k a[k, n], one chunk.
+
+    ``chol_prec[k]`` is lower triangular A_k with A_k^T A_k = Sigma_k^-1.
+    Slices, not XT[j, start + n]: numba cannot prove start + n >= 0, and its
+    negative-index wraparound check would block vectorisation.
+    """
+    K, D = means.shape
+    B = stop - start
+    for n in range(B):
+        mx[n] = -np.inf
+    if D == 2:  # the window's case, fused into one loop per component
+        x0 = XT[0, start:stop]
+        x1 = XT[1, start:stop]
+        for k in range(K):
+            ak = a[k]
+            m0 = means[k, 0]
+            m1 = means[k, 1]
+            a00 = chol_prec[k, 0, 0]
+            a10 = chol_prec[k, 1, 0]
+            a11 = chol_prec[k, 1, 1]
+            c = log_coef[k]
+            for n in range(B):
+                d0 = x0[n] - m0
+                d1 = x1[n] - m1
+                y0 = a00 * d0
+                y1 = a10 * d0 + a11 * d1
+                v = c - 0.5 * (y0 * y0 + y1 * y1)
+                ak[n] = v
+                mx[n] = max(mx[n], v)
+        return
+    for k in range(K):
+        ak = a[k]
+        for n in range(B):
+            ak[n] = log_coef[k]
+        for i in range(D):
+            for n in range(B):
+                y[n] = 0.0
+            for j in range(i + 1):
+                aij = chol_prec[k, i, j]
+                mj = means[k, j]
+                xj = XT[j, start:stop]
+                for n in range(B):
+                    y[n] += aij * (xj[n] - mj)
+            for n in range(B):
+                ak[n] -= 0.5 * y[n] * y[n]
+        for n in range(B):
+            mx[n] = max(mx[n], ak[n])
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, mx, s, y, work):
+    """One chunk's r (K, B) in ``e``; returns sum_n log p(x_n).  mx ends as log p(x_n)."""
+    K = means.shape[0]
+    B = stop - start
+    _log_joint_block(XT, start, stop, means, chol_prec, log_coef, a, mx, y)
+    for n in range(B):
+        s[n] = 0.0
+    for k in range(K):
+        _exp_shifted(a[k], mx, e[k], work, s)
+    ll = 0.0
+    for n in range(B):
+        lse = mx[n] + math.log(s[n])
+        ll += lse
+        mx[n] = lse
+        s[n] = 1.0 / s[n]
+    for k in range(K):
+        ek = e[k]
+        for n in range(B):
+            ek[n] *= s[n]
+    return ll
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
+    """E-step sufficient statistics of a Gaussian mixture (soft k-means too).
+
+    Parameters
+    ----------
+    XT : ndarray of shape (n_features, n_samples)
+    means : ndarray of shape (n_components, n_features)
+    chol_prec : ndarray of shape (n_components, n_features, n_features)
+    log_coef : ndarray of shape (n_components,)
+        log pi_k plus the log normalisation of component k.
+    need_outer : bool
+        Whether to accumulate second moments (EM's M-step needs them).
+
+    Returns
+    -------
+    counts : (K,) N_k = sum_n r_k^(n)
+    sums : (K, D) sum_n r_k^(n) (x_n - mu_k)
+    outer : (K, D, D) sum_n r_k^(n) (x_n - mu_k)(x_n - mu_k)^T (zeros unless need_outer)
+    quad : (K,) sum_n r_k^(n) ||A_k (x_n - mu_k)||^2
+    log_likelihood : float, sum_n log sum_k exp(log joint)
+    neg_entropy : float, sum_n sum_k r log r
+    """
+    D, N = XT.shape
+    K = means.shape[0]
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    p_counts = np.zeros((n_chunks, K))
+    p_sums = np.zeros((n_chunks, K, D))
+    p_outer = np.zeros((n_chunks, K, D, D))
+    p_quad = np.zeros((n_chunks, K))
+    p_ll = np.zeros(n_chunks)
+    p_nent = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        start = c * CHUNK
+        stop = min(N, start + CHUNK)
+        B = stop - start
+        a = np.empty((K, B))
+        e = np.empty((K, B))
+        y = np.empty(B)
+        mx = np.empty(B)
+        s = np.empty(B)
+        work = np.empty(B)
+        p_ll[c] = _responsibilities_block(XT, start, stop, means, chol_prec, log_coef,
+                                          a, e, mx, s, y, work)
+        nent = 0.0
+        for k in range(K):
+            ek = e[k]
+            ak = a[k]
+            ck = log_coef[k]
+            cnt = 0.0
+            ent = 0.0
+            q = 0.0
+            for n in range(B):
+                r = ek[n]
+                cnt += r
+                ent += r * (ak[n] - mx[n])  # r log r, with log r = a - log p(x)
+                q += r * (ck - ak[n])  # 0.5 ||A(x - mu)||^2 = log_coef - a
+            p_counts[c, k] = cnt
+            p_quad[c, k] = 2.0 * q
+            nent += ent
+            if D == 2 and need_outer:
+                x0 = XT[0, start:stop]
+                x1 = XT[1, start:stop]
+                m0 = means[k, 0]
+                m1 = means[k, 1]
+                s0 = 0.0
+                s1 = 0.0
+                o00 = 0.0
+                o01 = 0.0
+                o11 = 0.0
+                for n in range(B):
+                    r = ek[n]
+                    d0 = x0[n] - m0
+                    d1 = x1[n] - m1
+                    s0 += r * d0
+                    s1 += r * d1
+                    o00 += r * d0 * d0
+                    o01 += r * d0 * d1
+                    o11 += r * d1 * d1
+                p_sums[c, k, 0] = s0
+                p_sums[c, k, 1] = s1
+                p_outer[c, k, 0, 0] = o00
+                p_outer[c, k, 0, 1] = o01
+                p_outer[c, k, 1, 0] = o01
+                p_outer[c, k, 1, 1] = o11
+                continue
+            for i in range(D):
+                xi = XT[i, start:stop]
+                mi = means[k, i]
+                acc = 0.0
+                for n in range(B):
+                    acc += ek[n] * (xi[n] - mi)
+                p_sums[c, k, i] = acc
+                if need_outer:
+                    for j in range(i + 1):
+                        xj = XT[j, start:stop]
+                        mj = means[k, j]
+                        acc = 0.0
+                        for n in range(B):
+                            acc += ek[n] * (xi[n] - mi) * (xj[n] - mj)
+                        p_outer[c, k, i, j] = acc
+                        p_outer[c, k, j, i] = acc
+        p_nent[c] = nent
+    return (p_counts.sum(axis=0), p_sums.sum(axis=0), p_outer.sum(axis=0),
+            p_quad.sum(axis=0), p_ll.sum(), p_nent.sum())
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def gaussian_responsibilities(XT, means, chol_prec, log_coef, out):
+    """Fill ``out`` (n_samples, n_components), any float dtype, with r_k^(n)."""
+    D, N = XT.shape
+    K = means.shape[0]
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        start = c * CHUNK
+        stop = min(N, start + CHUNK)
+        B = stop - start
+        a = np.empty((K, B))
+        e = np.empty((K, B))
+        y = np.empty(B)
+        mx = np.empty(B)
+        s = np.empty(B)
+        work = np.empty(B)
+        _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, mx, s, y, work)
+        for n in range(B):
+            for k in range(K):
+                out[start + n, k] = e[k, n]
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def hard_assignment_pass(XT, centres, labels):
+    """Assignment step of k-means: nearest centre, written in place to ``labels``.
+
+    Returns
+    -------
+    changed : int, how many labels differ from what ``labels`` held
+    counts : (K,) points per cluster
+    sums : (K, D) sum of (x_n - m_k) over cluster k
+    sq : (K,) sum of ||x_n - m_k||^2 over cluster k
+    """
+    D, N = XT.shape
+    K = centres.shape[0]
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    p_changed = np.zeros(n_chunks, dtype=np.int64)
+    p_counts = np.zeros((n_chunks, K))
+    p_sums = np.zeros((n_chunks, K, D))
+    p_sq = np.zeros((n_chunks, K))
+    # argmin_k ||x - m_k||^2 = argmin_k (||m_k||^2 / 2 - x.m_k): two FMAs a pair
+    half_norm = np.empty(K)
+    for k in range(K):
+        h = 0.0
+        for j in range(D):
+            h += centres[k, j] * centres[k, j]
+        half_norm[k] = 0.5 * h
+    for c in prange(n_chunks):
+        start = c * CHUNK
+        stop = min(N, start + CHUNK)
+        B = stop - start
+        best = np.full(B, np.inf)
+        lab = np.zeros(B, dtype=np.int32)
+        d = np.empty(B)
+        for k in range(K):
+            hk = half_norm[k]
+            for n in range(B):
+                d[n] = hk
+            for j in range(D):
+                mj = centres[k, j]
+                xj = XT[j, start:stop]
+                for n in range(B):
+                    d[n] -= xj[n] * mj
+            for n in range(B):
+                if d[n] < best[n]:
+                    best[n] = d[n]
+                    lab[n] = k
+        counts = np.zeros(K)
+        sums = np.zeros((K, D))
+        sq = np.zeros(K)
+        changed = 0
+        own = labels[start:stop]
+        for n in range(B):
+            k = lab[n]
+            if own[n] != k:
+                changed += 1
+                own[n] = k
+            counts[k] += 1.0
+            q = 0.0
+            for j in range(D):
+                t = XT[j, start + n] - centres[k, j]
+                sums[k, j] += t
+                q += t * t
+            sq[k] += q
+        p_changed[c] = changed
+        p_counts[c] = counts
+        p_sums[c] = sums
+        p_sq[c] = sq
+    return p_changed.sum(), p_counts.sum(axis=0), p_sums.sum(axis=0), p_sq.sum(axis=0)
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def nearest_centre(XT, centres, labels, min_sq):
+    """labels[n] = argmin_k ||x_n - m_k||^2 and min_sq[n] its value (k-means++ and display)."""
+    D, N = XT.shape
+    K = centres.shape[0]
+    for n in prange(N):
+        best = np.inf
+        arg = 0
+        for k in range(K):
+            d = 0.0
+            for j in range(D):
+                t = XT[j, n] - centres[k, j]
+                d += t * t
+            if d < best:
+                best = d
+                arg = k
+        labels[n] = arg
+        min_sq[n] = best

@@ -1,0 +1,106 @@
+"""``python main.py bench``: time an iteration of each algorithm at scale.
+
+Ratios are taken within the same run, against scikit-learn (when installed)
+and against one plain numpy pass over the data.
+"""
+
+import time
+
+import numpy as np
+
+from .sampling import Mixture
+from .scenario import Scenario
+
+
+def _median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def benchmark_data(n, k, seed=0):
+    """n points from k round Gaussians on a circle, plus k initial centres."""
+    angles = np.linspace(0.0, 2.0 * np.pi, k, endpoint=False)
+    means = np.c_[np.cos(angles), np.sin(angles)] * 6.0
+    mixture = Mixture(np.full(k, 1.0 / k), means, np.broadcast_to(np.eye(2), (k, 2, 2)))
+    X, _ = mixture.sample(n, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    centres = X[rng.choice(n, size=k, replace=False)]
+    return X, centres
+
+
+def time_engine_iteration(X, centres, algorithm, settings, repeats):
+    """Median seconds for one full iteration (both half-steps) after warm-up."""
+    scenario = Scenario(points=X, algorithm=algorithm, settings={**settings, "max_iter": 10_000,
+                                                                 "tol": 0.0}, centres=centres)
+    run = scenario.start()
+    run.step()
+    run.step()  # compiled and warm
+
+    def iteration():
+        run.step()
+        run.step()
+    return _median_time(iteration, repeats)
+
+
+def time_sklearn_iteration(make, X, repeats, m=4):
+    """Per-iteration seconds of a scikit-learn estimator, set-up cancelled out:
+    (t(1 + m iterations) - t(1 iteration)) / (iterations done in between)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "did not converge": intended here
+        short, long = make(1), make(1 + m)
+        t_short = _median_time(lambda: short.fit(X), repeats)
+        t_long = _median_time(lambda: long.fit(X), repeats)
+    extra = max(long.n_iter_ - short.n_iter_, 1)
+    return max(t_long - t_short, 1e-9) / extra
+
+
+def run_benchmark(n=1_000_000, k=10, repeats=5, sklearn=True, out=print):
+    from ._kernels import CHUNK  # noqa: F401  (import compiles nothing; keeps timing honest)
+    import numba
+    X, centres = benchmark_data(n, k)
+    out(f"engine benchmark: N={n:,}, K={k}, D=2, numba threads={numba.get_num_threads()}")
+    c = centres[0]
+    t_pass = _median_time(lambda: np.square(X - c).sum(axis=1), repeats)
+    out(f"  one numpy pass: ||x - c||^2 to one centre: {t_pass * 1e3:8.2f} ms")
+    rows = [
+        ("k-means", "kmeans", {}),
+        ("soft k-means", "soft-kmeans", {"beta": 1.0}),
+        ("EM full", "em", {"covariance_type": "full"}),
+    ]
+    for extra in ("diag", "spherical", "tied"):
+        rows.append((f"EM {extra}", "em", {"covariance_type": extra}))
+    ours = {}
+    for label, name, settings in rows:
+        t0 = time.perf_counter()
+        t = time_engine_iteration(X, centres, name, settings, repeats)
+        ours[label] = t
+        out(f"  {label:<14} iteration: {t * 1e3:8.2f} ms  ({t / t_pass:5.1f} numpy passes;"
+            f" set-up incl. compile {time.perf_counter() - t0 - t * repeats:5.2f} s)")
+    out(f"  soft k-means / EM full: {ours['soft k-means'] / ours['EM full']:.2f}x")
+    if not sklearn:
+        return ours
+    try:
+        from sklearn.cluster import KMeans as SKKMeans
+        from sklearn.mixture import GaussianMixture
+    except ImportError:
+        out("  scikit-learn not installed: no comparison")
+        return ours
+    sk_km = time_sklearn_iteration(
+        lambda it: SKKMeans(n_clusters=k, init=centres, n_init=1, max_iter=it, tol=0.0,
+                            algorithm="lloyd"), X, repeats)
+    out(f"  scikit-learn KMeans(lloyd) iteration:       {sk_km * 1e3:8.2f} ms"
+        f"  -> ours {sk_km / ours['k-means']:5.1f}x faster")
+    for cov in ("full", "diag", "spherical", "tied"):
+        sk_gm = time_sklearn_iteration(
+            lambda it: GaussianMixture(n_components=k, covariance_type=cov, max_iter=it, tol=0.0,
+                                       means_init=centres, init_params="random_from_data",
+                                       random_state=0), X, max(2, repeats // 2), m=2)
+        label = f"EM {cov}"
+        out(f"  scikit-learn GaussianMixture({cov:<9}) it.: {sk_gm * 1e3:8.2f} ms"
+            f"  -> ours {sk_gm / ours[label]:5.1f}x faster")
+    return ours

@@ -1,0 +1,174 @@
+"""On-disk formats: point files (.csv / .npy), parameter files, and the run trace (JSON).
+
+Every reader raises ValueError with the file name and what is wrong; never a
+numpy traceback.
+"""
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .validation import check_finite
+
+TRACE_VERSION = 1
+
+# Which objective values a trace step carries, by algorithm.
+OBJECTIVES = {
+    "kmeans": ("cost",),
+    "soft-kmeans": ("cost", "free_energy"),
+    "em": ("log_likelihood", "lower_bound"),
+}
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _read_csv(path, min_columns):
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            first = ""
+            skip = 0
+            for line in fh:
+                skip += 1
+                if line.strip():
+                    first = line
+                    break
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text CSV file") from None
+    if not first:
+        raise ValueError(f"{path}: file is empty")
+    fields = [f.strip() for f in first.split(",")]
+    header = not all(_is_number(f) for f in fields)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": reported below
+            arr = np.loadtxt(path, delimiter=",", skiprows=skip if header else skip - 1, ndmin=2,
+                             dtype=np.float64, encoding="utf-8-sig")
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a numeric CSV ({exc})") from None
+    if arr.size == 0:
+        raise ValueError(f"{path}: no data rows")
+    if arr.shape[1] < min_columns:
+        raise ValueError(f"{path}: needs at least {min_columns} numeric columns, found {arr.shape[1]}")
+    return arr
+
+
+def _read_npy(path):
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{path}: holds {arr.dtype} values, not numbers")
+    return arr.astype(np.float64)
+
+
+def _check_path(path):
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a file")
+    return path
+
+
+def load_points(path):
+    """Points from .csv (two or more numeric columns, optional header row) or .npy.
+
+    Returns ndarray of shape (n_samples, n_features), float64, finite.
+    """
+    path = _check_path(path)
+    if path.suffix.lower() == ".npy":
+        X = _read_npy(path)
+        if X.ndim != 2 or X.shape[1] < 2:
+            raise ValueError(f"{path}: needs a 2-D array with two or more columns, got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError(f"{path}: no points")
+    else:
+        X = _read_csv(path, min_columns=2)
+    try:
+        check_finite(X, "points")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return X
+
+
+def load_matrix(path, what):
+    """Centres or weights from .csv (rows of numbers) or any array from .npy."""
+    path = _check_path(path)
+    arr = _read_npy(path) if path.suffix.lower() == ".npy" else _read_csv(path, min_columns=1)
+    try:
+        check_finite(arr, what)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return arr
+
+
+def save_points_csv(path, X, header=("x", "y")):
+    header = list(header) + [f"x{i}" for i in range(len(header), X.shape[1])]
+    lines = [",".join(header[:X.shape[1]])]
+    lines += [",".join(repr(float(v)) for v in row) for row in X]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def atomic_write_text(path, text):
+    """Write ``text`` to ``path`` via a temporary file and rename: never a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def trace_step(snapshot, algorithm_name):
+    """One half-step of the trace: index, phase, iteration, objectives, parameters."""
+    full = snapshot.to_dict()
+    entry = {key: full[key] for key in ("index", "phase", "iteration")}
+    for key in OBJECTIVES[algorithm_name]:
+        entry[key] = full[key]
+    for key in ("centres", "weights", "covariances", "counts", "empty", "collapsed", "converged"):
+        entry[key] = full[key]
+    if snapshot.changed is not None:
+        entry["changed"] = snapshot.changed
+    return entry
+
+
+def trace(run, extra_settings=None):
+    """The run as a JSON-ready dict (schema in the README)."""
+    alg = run.algorithm
+    final = trace_step(run.current, alg.name)
+    labels = run.labels()
+    final["labels"] = None if labels is None else labels.tolist()
+    return {
+        "format": "clusterlab-trace",
+        "version": TRACE_VERSION,
+        "algorithm": alg.name,
+        "settings": {**alg.settings(), **(extra_settings or {})},
+        "n": run.data.n_samples,
+        "dim": run.data.n_features,
+        "k": run.current.n_clusters,
+        "converged": run.converged,
+        "iterations": run.n_iter,
+        "steps": [trace_step(s, alg.name) for s in run.history],
+        "final": final,
+    }
+
+
+def write_json(path, obj):
+    atomic_write_text(path, json.dumps(obj, allow_nan=False, indent=1) + "\n")

@@ -1,0 +1,76 @@
+"""k-means (Lloyd): assignment step and refitting step, as in the lecture.
+
+J = sum_n sum_k r_k^(n) ||m_k - x^(n)||^2 with one-hot r^(n).
+"""
+
+import numpy as np
+
+from . import _kernels
+from .algorithm import Algorithm, PassStatistics
+from .snapshot import Snapshot
+from .validation import check_centres
+
+
+class KMeans(Algorithm):
+    """Hard k-means.
+
+    Converged when an assignment step changes no label.  An empty cluster
+    keeps its previous centre and is listed in the snapshot's ``empty``.
+
+    Parameters
+    ----------
+    max_iter : int, default 300
+    tol : float, default 1e-6
+        Unused by k-means' own test (labels unchanged); kept for a uniform surface.
+    """
+
+    name = "kmeans"
+    responsibility_phase = "assign"
+    refit_phase = "refit"
+    hard = True
+
+    def new_workspace(self, data):
+        # labels of the previous assignment step, to count changes
+        return np.full(data.n_samples, -1, dtype=np.int32)
+
+    def initial_snapshot(self, data, centres, weights=None, covariances=None):
+        centres = check_centres(centres, data.n_features)
+        return Snapshot(index=0, phase="init", iteration=0, centres=centres)
+
+    def responsibility_pass(self, data, snapshot, workspace):
+        ref = np.ascontiguousarray(snapshot.centres)
+        changed, counts, sums, sq = _kernels.hard_assignment_pass(data.XT, ref, workspace)
+        return PassStatistics(counts=counts, sums=sums, sq=sq, ref=ref, changed=int(changed))
+
+    def responsibility_step(self, stats, previous, iteration):
+        """Assignment step: r^(n) one-hot at argmin_k ||m_k - x^(n)||^2; centres unchanged."""
+        return Snapshot(
+            index=previous.index + 1, phase="assign", iteration=iteration,
+            centres=previous.centres, counts=stats.counts, cost=stats.sq.sum(),
+            changed=stats.changed, empty=np.flatnonzero(stats.counts == 0))
+
+    def refit_step(self, stats, previous):
+        """Refitting step: m_k = sum_n r_k^(n) x^(n) / sum_n r_k^(n)."""
+        centres = stats.ref + stats.shifts()
+        return Snapshot(
+            index=previous.index + 1, phase="refit", iteration=previous.iteration,
+            centres=centres, counts=stats.counts, cost=stats.sq_about(centres).sum(),
+            empty=np.flatnonzero(stats.counts == 0))
+
+    def converged_after_responsibility(self, stats, iteration):
+        return iteration > 1 and stats.changed == 0
+
+    def converged_after_refit(self, previous_objective, objective):
+        return False
+
+    def responsibilities(self, data, snapshot, dtype=np.float64):
+        labels = self.labels(data, snapshot)
+        out = np.zeros((data.n_samples, snapshot.n_clusters), dtype=dtype)
+        out[np.arange(data.n_samples), labels] = 1
+        return out
+
+    def labels(self, data, snapshot):
+        labels = np.empty(data.n_samples, dtype=np.int32)
+        min_sq = np.empty(data.n_samples)
+        _kernels.nearest_centre(data.XT, np.ascontiguousarray(snapshot.centres), labels, min_sq)
+        return labels

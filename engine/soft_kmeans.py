@@ -1,0 +1,86 @@
+"""Soft k-means with stiffness beta: responsibility step and refitting step.
+
+r_k^(n) = softmax_k(-beta ||m_k - x^(n)||^2).  Alternating minimisation of the
+free energy F = sum r ||x - m||^2 + (1/beta) sum r log r: the responsibility
+step minimises F over r (the softmax is its exact minimiser), the refit over m,
+so F never increases.  The lecture's weighted J is reported too.
+
+It is the E/M pair of a Gaussian mixture with fixed covariance I/(2 beta) and
+equal weights, so it shares EM's kernel.
+"""
+
+import numpy as np
+
+from . import _kernels
+from .algorithm import Algorithm, PassStatistics
+from .snapshot import Snapshot
+from .validation import check_centres, check_positive
+
+
+class SoftKMeans(Algorithm):
+    """Soft k-means.
+
+    Parameters
+    ----------
+    beta : float > 0, default 1.0
+        Stiffness; huge beta behaves like k-means, tiny beta like one blob.
+    max_iter : int, default 300
+    tol : float, default 1e-6
+        Converged when the relative change of F over an iteration is below tol.
+    """
+
+    name = "soft-kmeans"
+    responsibility_phase = "assign"
+    refit_phase = "refit"
+
+    def __init__(self, beta=1.0, max_iter=300, tol=1e-6):
+        super().__init__(max_iter=max_iter, tol=tol)
+        self.beta = check_positive(beta, "beta")
+
+    def settings(self):
+        return {"beta": self.beta, **super().settings()}
+
+    def new_workspace(self, data):
+        return None
+
+    def initial_snapshot(self, data, centres, weights=None, covariances=None):
+        centres = check_centres(centres, data.n_features)
+        return Snapshot(index=0, phase="init", iteration=0, centres=centres)
+
+    def _kernel_parameters(self, snapshot):
+        K, D = snapshot.centres.shape
+        chol_prec = np.broadcast_to(np.sqrt(2.0 * self.beta) * np.eye(D), (K, D, D)).copy()
+        return np.ascontiguousarray(snapshot.centres), chol_prec, np.zeros(K)
+
+    def responsibility_pass(self, data, snapshot, workspace):
+        ref, chol_prec, log_coef = self._kernel_parameters(snapshot)
+        counts, sums, _, quad, _, neg_entropy = _kernels.gaussian_pass(
+            data.XT, ref, chol_prec, log_coef, False)
+        # quad = sum r * 2 beta ||x - m||^2
+        return PassStatistics(counts=counts, sums=sums, sq=quad / (2.0 * self.beta), ref=ref,
+                              neg_entropy=neg_entropy)
+
+    def _objectives(self, stats, centres):
+        cost = stats.sq_about(centres).sum()
+        return cost, cost + stats.neg_entropy / self.beta
+
+    def responsibility_step(self, stats, previous, iteration):
+        cost, free_energy = self._objectives(stats, previous.centres)
+        return Snapshot(
+            index=previous.index + 1, phase="assign", iteration=iteration,
+            centres=previous.centres, counts=stats.counts, cost=cost, free_energy=free_energy,
+            empty=np.flatnonzero(stats.counts == 0))
+
+    def refit_step(self, stats, previous):
+        """m_k = sum_n r_k^(n) x^(n) / sum_n r_k^(n); a cluster with no mass keeps m_k."""
+        centres = stats.ref + stats.shifts()
+        cost, free_energy = self._objectives(stats, centres)
+        return Snapshot(
+            index=previous.index + 1, phase="refit", iteration=previous.iteration,
+            centres=centres, counts=stats.counts, cost=cost, free_energy=free_energy,
+            empty=np.flatnonzero(stats.counts == 0))
+
+    def responsibilities(self, data, snapshot, dtype=np.float64):
+        out = np.empty((data.n_samples, snapshot.n_clusters), dtype=dtype)
+        _kernels.gaussian_responsibilities(data.XT, *self._kernel_parameters(snapshot), out)
+        return out

@@ -1,0 +1,1 @@
+"""ClusterLab's window: views over one session model; no maths here."""
