@@ -319,27 +319,36 @@ def hard_assignment_pass(XT, centres, labels):
                 if d[n] < best[n]:
                     best[n] = d[n]
                     lab[n] = k
-        counts = np.zeros(K)
-        sums = np.zeros((K, D))
-        sq = np.zeros(K)
         changed = 0
         own = labels[start:stop]
         for n in range(B):
-            k = lab[n]
-            if own[n] != k:
-                changed += 1
-                own[n] = k
-            counts[k] += 1.0
-            q = 0.0
-            for j in range(D):
-                t = XT[j, start + n] - centres[k, j]
-                sums[k, j] += t
-                q += t * t
-            sq[k] += q
+            changed += own[n] != lab[n]
+            own[n] = lab[n]
         p_changed[c] = changed
-        p_counts[c] = counts
-        p_sums[c] = sums
-        p_sq[c] = sq
+        counts = p_counts[c]
+        sums = p_sums[c]
+        sq = p_sq[c]
+        if D == 2:
+            x0 = XT[0, start:stop]
+            x1 = XT[1, start:stop]
+            for n in range(B):
+                k = lab[n]
+                t0 = x0[n] - centres[k, 0]
+                t1 = x1[n] - centres[k, 1]
+                counts[k] += 1.0
+                sums[k, 0] += t0
+                sums[k, 1] += t1
+                sq[k] += t0 * t0 + t1 * t1
+        else:
+            for j in range(D):
+                xj = XT[j, start:stop]
+                for n in range(B):
+                    k = lab[n]
+                    t = xj[n] - centres[k, j]
+                    sums[k, j] += t
+                    sq[k] += t * t
+            for n in range(B):
+                counts[lab[n]] += 1.0
     return p_changed.sum(), p_counts.sum(axis=0), p_sums.sum(axis=0), p_sq.sum(axis=0)
 
 
