@@ -275,81 +275,127 @@ def gaussian_responsibilities(XT, means, chol_prec, log_coef, out):
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
-def hard_assignment_pass(XT, centres, labels):
-    """Assignment step of k-means: nearest centre, written in place to ``labels``.
+def hard_assignment_pass(XT, offset, centres, moved, labels, upper, lower, stats):
+    """Assignment step of k-means, exact Lloyd, skipping what bounds rule out (Hamerly 2010).
 
-    Returns
-    -------
-    changed : int, how many labels differ from what ``labels`` held
-    counts : (K,) points per cluster
-    sums : (K, D) sum of (x_n - m_k) over cluster k
-    sq : (K,) sum of ||x_n - m_k||^2 over cluster k
+    Per point we keep ``upper`` >= ||x - m_a|| (a its label) and ``lower`` <=
+    the distance to every other centre.  After the centres move by ``moved``
+    the bounds loosen by that much; a point whose upper bound stays below
+    max(lower, half the distance from m_a to its nearest other centre) keeps
+    its label without a single distance computed.  The result is the same
+    assignment Lloyd's full scan gives (ties go to the lowest index in both).
+
+    ``stats`` (K, D + 2) holds, per cluster, [count, sum of (x - offset),
+    sum of ||x - offset||^2] and is updated only for points that change
+    cluster: iterations late in a run touch almost nothing.
+
+    labels < 0 marks points with no bounds yet (first pass).  Returns how
+    many labels changed.
     """
     D, N = XT.shape
     K = centres.shape[0]
     n_chunks = (N + CHUNK - 1) // CHUNK
-    p_changed = np.zeros(n_chunks, dtype=np.int64)
-    p_counts = np.zeros((n_chunks, K))
-    p_sums = np.zeros((n_chunks, K, D))
-    p_sq = np.zeros((n_chunks, K))
-    # argmin_k ||x - m_k||^2 = argmin_k (||m_k||^2 / 2 - x.m_k): two FMAs a pair
-    half_norm = np.empty(K)
+    half_gap = np.full(K, np.inf)
     for k in range(K):
-        h = 0.0
-        for j in range(D):
-            h += centres[k, j] * centres[k, j]
-        half_norm[k] = 0.5 * h
+        for j in range(K):
+            if j != k:
+                g = 0.0
+                for i in range(D):
+                    t = centres[k, i] - centres[j, i]
+                    g += t * t
+                half_gap[k] = min(half_gap[k], 0.5 * math.sqrt(g))
+    move1 = 0.0  # largest move, its cluster, and the second largest
+    move2 = 0.0
+    arg1 = -1
+    for k in range(K):
+        if moved[k] > move1:
+            move2 = move1
+            move1 = moved[k]
+            arg1 = k
+        elif moved[k] > move2:
+            move2 = moved[k]
+    p_changed = np.zeros(n_chunks, dtype=np.int64)
+    p_delta = np.zeros((n_chunks, K, D + 2))
     for c in prange(n_chunks):
         start = c * CHUNK
         stop = min(N, start + CHUNK)
         B = stop - start
-        best = np.full(B, np.inf)
-        lab = np.zeros(B, dtype=np.int32)
-        d = np.empty(B)
+        lab = labels[start:stop]
+        up = upper[start:stop]
+        lo = lower[start:stop]
+        # 1. loosen the bounds by how far the centres moved; keep the points
+        #    they cannot rule out.  A relative margin keeps rounding from ever
+        #    skipping a real change.
+        need = np.empty(B, dtype=np.bool_)
+        for i in range(B):
+            a = lab[i]
+            if a < 0:
+                need[i] = True
+                continue
+            u = up[i] + moved[a]
+            low = lo[i] - (move2 if a == arg1 else move1)
+            up[i] = u
+            lo[i] = low
+            need[i] = u * (1.0 + 1e-12) >= max(half_gap[a], low)
+        idx = np.flatnonzero(need)
+        M = idx.shape[0]
+        if M == 0:
+            continue
+        # 2. full scan of those points, vectorised along points
+        xs = np.empty((D, M))
+        for j in range(D):
+            xj = XT[j, start:stop]
+            xsj = xs[j]
+            for i in range(M):
+                xsj[i] = xj[idx[i]]
+        d1 = np.full(M, np.inf)
+        d2 = np.full(M, np.inf)
+        best = np.zeros(M, dtype=np.int32)
+        d = np.empty(M)
         for k in range(K):
-            hk = half_norm[k]
-            for n in range(B):
-                d[n] = hk
+            for i in range(M):
+                d[i] = 0.0
             for j in range(D):
                 mj = centres[k, j]
-                xj = XT[j, start:stop]
-                for n in range(B):
-                    d[n] -= xj[n] * mj
-            for n in range(B):
-                if d[n] < best[n]:
-                    best[n] = d[n]
-                    lab[n] = k
+                xsj = xs[j]
+                for i in range(M):
+                    t = xsj[i] - mj
+                    d[i] += t * t
+            for i in range(M):
+                q = d[i]
+                if q < d1[i]:
+                    d2[i] = d1[i]
+                    d1[i] = q
+                    best[i] = k
+                elif q < d2[i]:
+                    d2[i] = q
+        # 3. new bounds; running sums only for points that changed cluster
+        delta = p_delta[c]
         changed = 0
-        own = labels[start:stop]
-        for n in range(B):
-            changed += own[n] != lab[n]
-            own[n] = lab[n]
+        for i in range(M):
+            p = idx[i]
+            up[p] = math.sqrt(d1[i])
+            lo[p] = math.sqrt(d2[i])
+            a = lab[p]
+            b = best[i]
+            if b != a:
+                changed += 1
+                q = 0.0
+                for j in range(D):
+                    t = xs[j, i] - offset[j]
+                    q += t * t
+                    delta[b, 1 + j] += t
+                    if a >= 0:
+                        delta[a, 1 + j] -= t
+                delta[b, 0] += 1.0
+                delta[b, D + 1] += q
+                if a >= 0:
+                    delta[a, 0] -= 1.0
+                    delta[a, D + 1] -= q
+                lab[p] = b
         p_changed[c] = changed
-        counts = p_counts[c]
-        sums = p_sums[c]
-        sq = p_sq[c]
-        if D == 2:
-            x0 = XT[0, start:stop]
-            x1 = XT[1, start:stop]
-            for n in range(B):
-                k = lab[n]
-                t0 = x0[n] - centres[k, 0]
-                t1 = x1[n] - centres[k, 1]
-                counts[k] += 1.0
-                sums[k, 0] += t0
-                sums[k, 1] += t1
-                sq[k] += t0 * t0 + t1 * t1
-        else:
-            for j in range(D):
-                xj = XT[j, start:stop]
-                for n in range(B):
-                    k = lab[n]
-                    t = xj[n] - centres[k, j]
-                    sums[k, j] += t
-                    sq[k] += t * t
-            for n in range(B):
-                counts[lab[n]] += 1.0
-    return p_changed.sum(), p_counts.sum(axis=0), p_sums.sum(axis=0), p_sq.sum(axis=0)
+    stats += p_delta.sum(axis=0)
+    return p_changed.sum()
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)

@@ -30,8 +30,7 @@ class KMeans(Algorithm):
     hard = True
 
     def new_workspace(self, data):
-        # labels of the previous assignment step, to count changes
-        return np.full(data.n_samples, -1, dtype=np.int32)
+        return _Bounds(data)
 
     def initial_snapshot(self, data, centres, weights=None, covariances=None):
         centres = check_centres(centres, data.n_features)
@@ -39,8 +38,7 @@ class KMeans(Algorithm):
 
     def responsibility_pass(self, data, snapshot, workspace):
         ref = np.ascontiguousarray(snapshot.centres)
-        changed, counts, sums, sq = _kernels.hard_assignment_pass(data.XT, ref, workspace)
-        return PassStatistics(counts=counts, sums=sums, sq=sq, ref=ref, changed=int(changed))
+        return workspace.assign(ref)
 
     def responsibility_step(self, stats, previous, iteration):
         """Assignment step: r^(n) one-hot at argmin_k ||m_k - x^(n)||^2; centres unchanged."""
@@ -74,3 +72,46 @@ class KMeans(Algorithm):
         min_sq = np.empty(data.n_samples)
         _kernels.nearest_centre(data.XT, np.ascontiguousarray(snapshot.centres), labels, min_sq)
         return labels
+
+
+class _Bounds:
+    """A k-means run's working memory: labels, distance bounds, running cluster sums.
+
+    The assignment step is exact Lloyd; the bounds only let it skip distance
+    computations that cannot change a label (see ``hard_assignment_pass``).
+    O(N) memory, outside the history.
+    """
+
+    def __init__(self, data):
+        n = data.n_samples
+        self.data = data
+        self.offset = data.X.mean(axis=0)  # sums about the data's mean: no cancellation far from 0
+        self.labels = np.full(n, -1, dtype=np.int32)
+        self.upper = np.zeros(n)
+        self.lower = np.zeros(n)
+        self.stats = np.zeros((0, data.n_features + 2))
+        self.bound_centres = None
+
+    def assign(self, centres):
+        K, D = centres.shape
+        if self.bound_centres is None or self.bound_centres.shape != centres.shape:
+            self.labels.fill(-1)
+            self.stats = np.zeros((K, D + 2))
+            moved = np.zeros(K)
+        else:
+            moved = np.sqrt(((centres - self.bound_centres) ** 2).sum(axis=1))
+        changed = _kernels.hard_assignment_pass(self.data.XT, self.offset, centres, moved,
+                                                self.labels, self.upper, self.lower, self.stats)
+        self.bound_centres = centres.copy()
+        counts = self.stats[:, 0].copy()
+        s1 = self.stats[:, 1:D + 1]
+        s2 = self.stats[:, D + 1]
+        d = centres - self.offset
+        sums = s1 - counts[:, None] * d
+        sq = s2 - 2.0 * np.einsum("kd,kd->k", d, s1) + counts * np.einsum("kd,kd->k", d, d)
+        # an empty cluster's sums are exactly zero, whatever rounding the updates left
+        empty = counts == 0
+        sums[empty] = 0.0
+        sq[empty] = 0.0
+        return PassStatistics(counts=counts, sums=sums, sq=np.maximum(sq, 0.0), ref=centres,
+                              changed=int(changed))
