@@ -75,9 +75,9 @@ class GaussianMixtureEM(Algorithm):
     tol : float, default 1e-6
         Converged when the relative change of log p(D) over an iteration is below tol.
 
-    Initial parameters, unless given: pi_k = 1/K and Sigma_k = s^2 I with s^2
-    the data's average per-feature variance (1 if that is 0); ``identity``
-    always uses I.
+    Initial parameters, unless given: pi_k = 1/K and Sigma_k = (s^2 + reg_covar) I
+    with s^2 the data's average per-feature variance (1 if that is 0);
+    ``identity`` always uses I.
     """
 
     name = "em"
@@ -110,8 +110,11 @@ class GaussianMixtureEM(Algorithm):
         if self.covariance_type == "identity":
             covariances = np.broadcast_to(np.eye(D), (K, D, D))
         elif covariances is None:
+            # plus reg_covar, like every M-step: a start below that floor would let
+            # the first regularised M-step lower the likelihood
             s2 = data.mean_variance()
-            covariances = np.broadcast_to((s2 if s2 > 0 else 1.0) * np.eye(D), (K, D, D))
+            covariances = np.broadcast_to(((s2 if s2 > 0 else 1.0) + self.reg_covar) * np.eye(D),
+                                          (K, D, D))
         else:
             covariances = check_covariances(covariances, K, D)
         return Snapshot(index=0, phase="init", iteration=0, centres=means, weights=weights,
