@@ -1,10 +1,50 @@
-"""Application start-up (placeholder window until the GUI lands)."""
+"""Start the window: the session from the command line's flags, kernels warmed in the background."""
+
+import sys
+
+import numpy as np
+
+
+def build_session(args):
+    """A SessionModel filled from parsed command-line flags (the same ones ``run`` takes)."""
+    from engine.initialisation import initial_centres
+
+    from .session import SessionModel
+    session = SessionModel()
+    if getattr(args, "data", None) or getattr(args, "sample", None):
+        from main import scenario_from_args
+        scenario = scenario_from_args(args)
+        session.algorithm = scenario.algorithm
+        session.settings.update(scenario.settings)
+        session.seed = scenario.seed
+        session.n_clusters = scenario.n_clusters
+        session.init_method = scenario.init
+        session.sample_n = len(scenario.points)
+        points = np.asarray(scenario.points)[:, :2]
+        centres = scenario.centres if scenario.centres is not None else initial_centres(
+            scenario.init, points, scenario.n_clusters, scenario.seed)
+        session.set_points(points, "Load data")
+        session.set_centres(np.asarray(centres)[:, :2], "Initial centres")
+        session.undo_stack.clear()
+        session.sigSettingsChanged.emit()
+    return session
 
 
 def main(args):
-    from PySide6.QtWidgets import QApplication, QLabel
-    app = QApplication.instance() or QApplication([])
-    label = QLabel("ClusterLab")
-    label.resize(400, 200)
-    label.show()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .worker import warm_up
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ClusterLab")
+    app.setOrganizationName("ClusterLab")
+    session = build_session(args)
+    session.client.call(warm_up)  # compile / load kernels off the UI thread
+    window = MainWindow(session)
+    window.show()
+    if len(session.points):
+        window.canvas.fit_to_data()
+    if getattr(args, "play", False):
+        QTimer.singleShot(0, window.player.play)
     return app.exec()

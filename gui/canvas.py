@@ -1,0 +1,265 @@
+"""The data canvas: points drawn as one image, parameters drawn by ``render``, and the mouse.
+
+Left click adds a point (point tool) or places a centre (centre tool); drag
+moves a point or a centre (or the true mixture's handles when shown); right
+click removes; dragging empty space pans, the wheel zooms.  The canvas tells
+the session which rectangle it shows at which pixel size; the worker draws the
+points for exactly that, so the picture is sharp at any zoom.
+"""
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from .render import mixture_axis_handle, overlay_for, paint_overlay
+from .splat import marker_radius
+from .worker import Viewport
+
+PICK_PIXELS = 9.0
+
+
+def _qimage(array):
+    """Wrap a (H, W) uint32 ARGB array without copying (the array must outlive the image)."""
+    h, w = array.shape
+    return QImage(array.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+
+
+class SceneItem(pg.GraphicsObject):
+    """Draws the field, the points image and the overlay; everything is prepared outside paint()."""
+
+    def __init__(self):
+        super().__init__()
+        self._points = None  # (QImage, array, QRectF in data coordinates)
+        self._field = None
+        self._overlay = None
+        self._rect = QRectF(0, 0, 1, 1)
+        self.paints = 0  # counted so the soak test knows paint() really ran
+
+    def set_frame(self, frame, overlay):
+        self.prepareGeometryChange()
+        self._points = self._field = None
+        if frame is not None and frame.image is not None:
+            vp = frame.viewport
+            rect = QRectF(vp.x0, vp.y0, vp.x1 - vp.x0, vp.y1 - vp.y0)
+            self._points = (_qimage(frame.image), frame.image, rect)
+            if frame.field_image is not None:
+                self._field = (_qimage(frame.field_image), frame.field_image, rect)
+            self._rect = rect
+        self._overlay = overlay
+        self.update()
+
+    def boundingRect(self):
+        return self._rect
+
+    def paint(self, painter, *args):
+        self.paints += 1
+        to_device = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        for layer in (self._field, self._points):
+            if layer is not None:
+                image, _, rect = layer
+                painter.drawImage(to_device.mapRect(rect), image)
+        if self._overlay is not None:
+            paint_overlay(painter, to_device, self._overlay)
+        painter.restore()
+
+
+class CanvasViewBox(pg.ViewBox):
+    """Mouse editing on top of pyqtgraph's pan and zoom."""
+
+    def __init__(self, canvas):
+        super().__init__(lockAspect=True, enableMenu=False)
+        self._canvas = canvas
+        self._drag = None
+
+    def mouseClickEvent(self, ev):
+        if self._canvas.click(ev.button(), self.mapSceneToView(ev.scenePos())):
+            ev.accept()
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        pos = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self._drag = self._canvas.begin_drag(self.mapSceneToView(ev.buttonDownScenePos()))
+        if self._drag is None:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        self._canvas.drag_to(pos)
+        if ev.isFinish():
+            self._canvas.end_drag()
+            self._drag = None
+
+
+class Canvas(pg.PlotWidget):
+    """The data canvas of one session."""
+
+    sigHint = Signal(str)
+
+    def __init__(self, session, parent=None):
+        self.viewbox = CanvasViewBox(self)
+        super().__init__(parent=parent, viewBox=self.viewbox, background="w")
+        self.session = session
+        self.tool = "points"  # or "centres"
+        self.plotItem.showGrid(x=True, y=True, alpha=0.15)
+        self.viewbox.setZValue(1)  # above the axes, so their grid lines stay under the points
+        self.plotItem.hideButtons()
+        for axis in ("left", "bottom"):
+            self.plotItem.getAxis(axis).setPen(pg.mkPen("#666"))
+            self.plotItem.getAxis(axis).setTextPen(pg.mkPen("#444"))
+        self.scene_item = SceneItem()
+        self.viewbox.addItem(self.scene_item)
+        self.viewbox.setRange(xRange=(-8, 8), yRange=(-6, 6), padding=0)
+        self._caption_size = None
+        self.caption = ""  # the state in words, shown as the plot's title (never over the data)
+        self._viewport_timer = QTimer(self, singleShot=True, interval=25)
+        self._viewport_timer.timeout.connect(self._push_viewport)
+        self.viewbox.sigRangeChanged.connect(lambda *_: self._viewport_timer.start())
+        session.sigFrameChanged.connect(self._on_session_frame)
+        session.sigDisplayChanged.connect(self._on_session_frame)
+        session.sigCentresChanged.connect(self._on_session_frame)
+        session.sigMixtureChanged.connect(self._on_session_frame)
+        session.sigStepChanged.connect(lambda *_: self._update_caption())
+        session.sigMessage.connect(lambda *_: self._update_caption())
+        self._update_caption()
+
+    # -- geometry ------------------------------------------------------------
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        if hasattr(self, "_viewport_timer"):  # pyqtgraph resizes before __init__ is done
+            self._viewport_timer.start()
+
+    def showEvent(self, ev):
+        super().showEvent(ev)
+        self._push_viewport()
+
+    def data_viewport(self):
+        (x0, x1), (y0, y1) = self.viewbox.viewRange()
+        rect = self.viewbox.sceneBoundingRect()
+        dpr = self.devicePixelRatioF()
+        scale = self.session.display["marker_scale"]
+        return Viewport(x0=x0, x1=x1, y0=y0, y1=y1, width=int(round(rect.width() * dpr)),
+                        height=int(round(rect.height() * dpr)),
+                        radius=marker_radius(len(self.session.points), scale) * dpr,
+                        field=bool(self.session.display["field"]))
+
+    def _push_viewport(self):
+        if self.isVisible() or self.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide):
+            self.session.set_viewport(self.data_viewport())
+
+    def fit_to_data(self):
+        pts = self.session.points
+        if not len(pts):
+            return
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = np.maximum((hi - lo) * 0.08, 0.5)
+        self.viewbox.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
+                              yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
+
+    # -- drawing ---------------------------------------------------------------
+    def _on_session_frame(self, *_):
+        self.scene_item.set_frame(self.session.frame, overlay_for(self.session))
+        self._update_caption()
+        # a setting that changes the points' pixels (marker size, field) needs a new frame
+        vp = self.data_viewport()
+        if self.session.viewport is not None and vp != self.session.viewport:
+            self._viewport_timer.start()
+
+    def _update_caption(self):
+        text = self.session.state_text()
+        size = "18pt" if self.session.display["marker_scale"] > 1 else "14pt"
+        if (text, size) != (self.caption, self._caption_size):
+            self.caption, self._caption_size = text, size
+            self.plotItem.setTitle(text, size=size, color="#222", bold=True)
+
+    # -- picking ---------------------------------------------------------------
+    def _pixel_size(self):
+        px = self.viewbox.viewPixelSize()
+        return max(px[0], px[1])
+
+    def _nearest(self, array, pos, pixels=PICK_PIXELS):
+        if array is None or not len(array):
+            return None
+        d2 = (array[:, 0] - pos.x()) ** 2 + (array[:, 1] - pos.y()) ** 2
+        i = int(np.argmin(d2))
+        return i if d2[i] <= (pixels * self._pixel_size()) ** 2 else None
+
+    def _shown_centres(self):
+        snap = self.session.current
+        return np.asarray(snap.centres) if snap is not None else self.session.centres
+
+    def click(self, button, pos):
+        s = self.session
+        if button == Qt.MouseButton.LeftButton:
+            if self.tool == "centres":
+                s.add_centre(pos.x(), pos.y())
+            else:
+                s.add_point(pos.x(), pos.y())
+            return True
+        if button == Qt.MouseButton.RightButton:
+            if self.tool == "centres" or self._nearest(self._shown_centres(), pos, 12) is not None:
+                k = self._nearest(s.centres, pos, 12)
+                if k is not None:
+                    s.remove_centre(k)
+                    return True
+            i = self._nearest(s.points, pos)
+            if i is not None:
+                s.remove_points([i])
+            return True
+        return False
+
+    def begin_drag(self, pos):
+        """What a left drag starting at ``pos`` grabs: a centre, a mixture handle, a point, or nothing."""
+        s = self.session
+        k = self._nearest(self._shown_centres(), pos, 14)
+        if k is not None:
+            s.begin_drag("centres", k)
+            return ("centres", k)
+        if s.display["true_mixture"]:
+            for j in range(s.mixture.n_components):
+                if self._nearest(s.mixture.means[j:j + 1], pos, 10) is not None:
+                    return ("mean", j, s.mixture)
+                if self._nearest(mixture_axis_handle(s.mixture, j)[None], pos, 10) is not None:
+                    return ("axis", j, s.mixture)
+        if self.tool == "points":
+            i = self._nearest(s.points, pos)
+            if i is not None:
+                s.begin_drag("points", i)
+                return ("points", i)
+        return None
+
+    def drag_to(self, pos):
+        drag = self.viewbox._drag
+        if drag[0] in ("centres", "points"):
+            self.session.drag_to(pos.x(), pos.y())
+        else:
+            self.session.set_mixture(_edited_mixture(drag, np.array([pos.x(), pos.y()])))
+
+    def end_drag(self):
+        self.session.end_drag()
+
+
+def _edited_mixture(drag, pos):
+    """The sampling mixture with one component's mean moved or its major axis set to ``pos``."""
+    from engine.sampling import Mixture
+    kind, j, start = drag
+    means = start.means.copy()
+    covs = start.covariances.copy()
+    if kind == "mean":
+        means[j] = pos
+    else:
+        axis = pos - means[j]
+        length = max(float(np.hypot(*axis)), 1e-3)
+        vals = np.linalg.eigvalsh(covs[j])
+        minor = min(np.sqrt(vals[0]), length)
+        u = axis / length
+        R = np.array([[u[0], -u[1]], [u[1], u[0]]])
+        covs[j] = R @ np.diag([length ** 2, minor ** 2]) @ R.T
+    return Mixture(start.weights, means, covs)
+
+
+__all__ = ["Canvas", "QPointF"]

@@ -1,0 +1,56 @@
+"""Time: a QTimer that advances the session one half-step per tick."""
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+MIN_SPEED, MAX_SPEED = 0.5, 60.0
+
+
+class Player(QObject):
+    """Plays the run at ``speed`` half-steps per second; waits for the worker rather than queueing."""
+
+    sigPlayingChanged = Signal(bool)
+    sigSpeedChanged = Signal(float)
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.speed = 4.0
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._on_timer_tick)
+        self._timer.setInterval(int(1000 / self.speed))
+
+    @property
+    def playing(self):
+        return self._timer.isActive()
+
+    def set_speed(self, speed):
+        self.speed = min(max(float(speed), MIN_SPEED), MAX_SPEED)
+        self._timer.setInterval(max(1, int(round(1000 / self.speed))))
+        self.sigSpeedChanged.emit(self.speed)
+
+    def play(self):
+        s = self.session
+        if not len(s.points) or not len(s.centres):
+            return
+        if s.at_end:
+            s.reset()  # playing a finished run plays it again
+        if not self.playing:
+            self._timer.start()
+            self.sigPlayingChanged.emit(True)
+
+    def pause(self):
+        if self.playing:
+            self._timer.stop()
+            self.sigPlayingChanged.emit(False)
+
+    def toggle(self):
+        self.pause() if self.playing else self.play()
+
+    def _on_timer_tick(self):
+        s = self.session
+        if s.busy:
+            return  # the previous frame is still being computed: drop this tick
+        if s.at_end or s.error or not s.history:
+            self.pause()
+            return
+        s.step(1)

@@ -1,0 +1,180 @@
+"""Painter code for everything drawn over the points: centres, ellipses, trails, lines.
+
+The canvas item and the slide exporter both call ``paint_overlay`` with a
+QPainter and a data-to-device transform, so the window and the exported frames
+are drawn by the same code.  Nothing here computes the algorithm's maths; it
+draws parameters the engine reported.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPolygonF
+
+from .palette import CLUSTER_HEX
+
+_CIRCLE = np.c_[np.cos(np.linspace(0, 2 * np.pi, 97)), np.sin(np.linspace(0, 2 * np.pi, 97))]
+
+
+def cluster_qcolor(k, alpha=255):
+    c = QColor(CLUSTER_HEX[k % len(CLUSTER_HEX)])
+    c.setAlpha(alpha)
+    return c
+
+
+def ellipse_outline(mean, covariance, n_sigma):
+    """Points (97, 2) on the n-sigma contour of N(mean, covariance) (2-D part only)."""
+    cov = np.asarray(covariance)[:2, :2]
+    vals, vecs = np.linalg.eigh(cov)
+    radii = n_sigma * np.sqrt(np.maximum(vals, 0.0))
+    return np.asarray(mean)[:2] + (_CIRCLE * radii) @ vecs.T
+
+
+@dataclass
+class Overlay:
+    """What to draw over the points for one half-step (arrays in data coordinates)."""
+
+    centres: np.ndarray = None  # (K, 2)
+    covariances: np.ndarray = None  # (K, 2, 2) EM only
+    weights: np.ndarray = None  # (K,) EM only
+    empty: tuple = ()
+    trails: list = None  # per cluster, (T, 2) centre positions so far
+    points: np.ndarray = None  # for lines to centres
+    labels: np.ndarray = None
+    true_mixture: object = None  # engine Mixture drawn dashed (sampling view)
+    marker_scale: float = 1.0
+
+
+def _map(to_device, xy):
+    return [to_device.map(QPointF(float(x), float(y))) for x, y in xy]
+
+
+def paint_overlay(painter, to_device, overlay):
+    """Draw ``overlay`` with ``painter`` already in device coordinates (identity transform)."""
+    painter.setRenderHint(painter.RenderHint.Antialiasing, True)
+    s = overlay.marker_scale
+    if overlay.true_mixture is not None:
+        _paint_true_mixture(painter, to_device, overlay.true_mixture, s)
+    if overlay.centres is None or not len(overlay.centres):
+        return
+    K = len(overlay.centres)
+    if overlay.labels is not None and overlay.points is not None:
+        for k in range(K):
+            members = overlay.points[overlay.labels == k]
+            if not len(members):
+                continue
+            c = to_device.map(QPointF(*map(float, overlay.centres[k][:2])))
+            pen = QPen(cluster_qcolor(k, 90), 1.0 * s)
+            painter.setPen(pen)
+            painter.drawLines([QLineF(p, c) for p in _map(to_device, members)])
+    if overlay.trails:
+        for k, trail in enumerate(overlay.trails):
+            if len(trail) < 2:
+                continue
+            pen = QPen(cluster_qcolor(k, 220), 2.0 * s, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolyline(QPolygonF(_map(to_device, trail)))
+            painter.setBrush(cluster_qcolor(k, 220))
+            for p in _map(to_device, trail[:-1]):
+                painter.drawEllipse(p, 2.5 * s, 2.5 * s)
+    if overlay.covariances is not None:
+        _paint_ellipses(painter, to_device, overlay, s)
+    for k in range(K):
+        _paint_centre(painter, to_device.map(QPointF(*map(float, overlay.centres[k][:2]))), k, s,
+                      empty=k in overlay.empty)
+
+
+def _paint_ellipses(painter, to_device, overlay, s):
+    K = len(overlay.centres)
+    weights = overlay.weights if overlay.weights is not None else np.full(K, 1.0 / K)
+    font = QFont()
+    font.setPointSizeF(9.0 * s)
+    font.setBold(True)
+    painter.setFont(font)
+    for k in range(K):
+        # line width grows with pi_k: heavier components draw heavier
+        width = (1.2 + 7.0 * float(weights[k])) * s
+        for n_sigma, alpha in ((1.0, 255), (2.0, 150)):
+            poly = QPolygonF(_map(to_device, ellipse_outline(overlay.centres[k], overlay.covariances[k],
+                                                              n_sigma)))
+            pen = QPen(cluster_qcolor(k, alpha), width if n_sigma == 1.0 else width * 0.55)
+            if n_sigma == 2.0:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolygon(poly)
+        anchor = to_device.map(QPointF(*map(float, overlay.centres[k][:2])))
+        label = f"π={float(weights[k]):.2f}"
+        rect = QRectF(anchor.x() + 12 * s, anchor.y() - 24 * s, 80 * s, 18 * s)
+        painter.setPen(QPen(QColor(255, 255, 255, 230), 3 * s))
+        path = QPainterPath()
+        path.addText(rect.topLeft() + QPointF(0, 13 * s), font, label)
+        painter.strokePath(path, painter.pen())
+        painter.fillPath(path, cluster_qcolor(k))
+
+
+def _paint_centre(painter, p, k, s, empty=False):
+    r = 10.0 * s
+    painter.setPen(QPen(QColor("black"), 3.0 * s, Qt.PenStyle.DashLine if empty else Qt.PenStyle.SolidLine))
+    painter.setBrush(QBrush(cluster_qcolor(k)) if not empty else Qt.BrushStyle.NoBrush)
+    painter.drawEllipse(p, r, r)
+    painter.setPen(QPen(QColor("white"), 2.2 * s))
+    a = r * 0.55
+    painter.drawLine(QLineF(p.x() - a, p.y(), p.x() + a, p.y()))
+    painter.drawLine(QLineF(p.x(), p.y() - a, p.x(), p.y() + a))
+
+
+def _paint_true_mixture(painter, to_device, mixture, s):
+    pen = QPen(QColor(60, 60, 60, 200), 1.5 * s, Qt.PenStyle.DotLine)
+    for k in range(mixture.n_components):
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for n_sigma in (1.0, 2.0):
+            painter.drawPolygon(QPolygonF(_map(to_device, ellipse_outline(
+                mixture.means[k], mixture.covariances[k], n_sigma))))
+        p = to_device.map(QPointF(*map(float, mixture.means[k][:2])))
+        painter.setPen(QPen(QColor(40, 40, 40), 1.5 * s))
+        painter.setBrush(QColor(255, 255, 255, 220))
+        painter.drawRect(QRectF(p.x() - 5 * s, p.y() - 5 * s, 10 * s, 10 * s))
+        h = to_device.map(QPointF(*map(float, mixture_axis_handle(mixture, k))))
+        painter.drawEllipse(h, 4.5 * s, 4.5 * s)
+
+
+def mixture_axis_handle(mixture, k):
+    """Where the handle that stretches and turns component k sits: the tip of its major 1-sigma axis."""
+    vals, vecs = np.linalg.eigh(mixture.covariances[k][:2, :2])
+    return mixture.means[k][:2] + np.sqrt(vals[1]) * vecs[:, 1]
+
+
+def trails_until(history, index, refit_phase):
+    """Centre positions per cluster at init and after each refit up to ``index``."""
+    if not history:
+        return None
+    snaps = [s for s in history[:index + 1] if s.phase in ("init", refit_phase)]
+    K = history[0].n_clusters
+    return [np.array([s.centres[k][:2] for s in snaps]) for k in range(K)]
+
+
+def overlay_for(session, frame=None):
+    """The Overlay of the session's current half-step."""
+    snap = session.current
+    display = session.display
+    mixture = session.mixture if display["true_mixture"] else None
+    if snap is None:
+        return Overlay(centres=session.centres if len(session.centres) else None,
+                       true_mixture=mixture, marker_scale=display["marker_scale"])
+    refit_phase = "m" if session.algorithm == "em" else "refit"
+    frame = frame or session.frame
+    return Overlay(
+        centres=snap.centres,
+        covariances=snap.covariances if display["ellipses"] else None,
+        weights=snap.weights,
+        empty=snap.empty,
+        trails=trails_until(session.history, session.index, refit_phase) if display["trails"] else None,
+        points=session.points if frame is not None and frame.labels is not None else None,
+        labels=frame.labels if frame is not None else None,
+        true_mixture=mixture,
+        marker_scale=display["marker_scale"],
+    )

@@ -1,0 +1,80 @@
+"""The transport bar: step buttons, play/pause, speed, and the timeline over half-steps."""
+
+import math
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+
+from .player import MAX_SPEED, MIN_SPEED
+
+SPEED_STEPS = 100
+
+
+def speed_from_slider(value):
+    lo, hi = math.log10(MIN_SPEED), math.log10(MAX_SPEED)
+    return 10 ** (lo + (hi - lo) * value / SPEED_STEPS)
+
+
+def slider_from_speed(speed):
+    lo, hi = math.log10(MIN_SPEED), math.log10(MAX_SPEED)
+    return int(round((math.log10(speed) - lo) / (hi - lo) * SPEED_STEPS))
+
+
+class TransportBar(QWidget):
+    def __init__(self, session, player, actions, parent=None):
+        super().__init__(parent)
+        self.session, self.player = session, player
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        for key in ("reset", "iteration_back", "step_back", "play", "step_forward",
+                    "iteration_forward", "run_to_end"):
+            b = QToolButton()
+            b.setDefaultAction(actions[key])
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if key == "play"
+                                 else Qt.ToolButtonStyle.ToolButtonIconOnly)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space and arrows belong to the shortcuts
+            b.setAutoRaise(True)
+            row.addWidget(b)
+        self.timeline = QSlider(Qt.Orientation.Horizontal)
+        self.timeline.setToolTip("Timeline: one tick per half-step computed so far; drag to scrub")
+        self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.timeline.setMinimumWidth(200)
+        self.timeline.valueChanged.connect(self._on_timeline_value)
+        row.addWidget(self.timeline, 1)
+        self.position = QLabel("0 / 0")
+        self.position.setMinimumWidth(90)
+        self.position.setToolTip("Current half-step / half-steps computed")
+        row.addWidget(self.position)
+        row.addWidget(QLabel("speed"))
+        self.speed = QSlider(Qt.Orientation.Horizontal)
+        self.speed.setRange(0, SPEED_STEPS)
+        self.speed.setFixedWidth(140)
+        self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.speed.setToolTip("Playback speed, 0.5 to 60 half-steps per second")
+        self.speed.setValue(slider_from_speed(player.speed))
+        self.speed.valueChanged.connect(lambda v: player.set_speed(speed_from_slider(v)))
+        row.addWidget(self.speed)
+        self.speed_label = QLabel()
+        self.speed_label.setMinimumWidth(70)
+        row.addWidget(self.speed_label)
+        player.sigSpeedChanged.connect(self._on_player_speed)
+        self._on_player_speed(player.speed)
+        session.sigHistoryChanged.connect(self._on_session_step)
+        session.sigStepChanged.connect(self._on_session_step)
+        self._on_session_step()
+
+    def _on_player_speed(self, speed):
+        self.speed_label.setText(f"{speed:.3g} /s")
+
+    def _on_timeline_value(self, value):
+        if value != self.session.index:
+            self.session.goto(value)
+
+    def _on_session_step(self, *_):
+        s = self.session
+        n = len(s.history)
+        self.timeline.blockSignals(True)
+        self.timeline.setRange(0, max(n - 1, 0))
+        self.timeline.setValue(s.index)
+        self.timeline.blockSignals(False)
+        self.position.setText(f"{s.index} / {max(n - 1, 0)}{'' if s.finished else '+'}")

@@ -1,0 +1,255 @@
+"""One worker thread does all engine and pixel work, so the UI thread never waits.
+
+Numba's parallel kernels must never run from two Python threads at once, so
+everything that calls them (stepping, responsibilities, colours, the point
+splat) runs here, one job after another.  Requests carry a generation; a
+request already superseded when its turn comes is dropped (like Orange's
+t-SNE widget and ndv's controller), so the window always catches up to the
+newest state instead of replaying a backlog.
+"""
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine import Dataset
+from engine.scenario import Scenario
+
+from .palette import UNASSIGNED_HEX, cluster_rgb, hex_to_rgb, pack_argb, point_colours
+from .splat import CloudOrder, render_points
+
+LINES_MAX_POINTS = 20_000  # lines from points to centres beyond this are a grey smear
+
+
+@dataclass(frozen=True)
+class Viewport:
+    """The data rectangle shown and the pixel size to draw it at."""
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    width: int
+    height: int
+    radius: float = 3.0
+    field: bool = False
+
+    def transform(self):
+        """2x3 affine from data to pixel coordinates (row 0 at the top, y1)."""
+        sx = self.width / (self.x1 - self.x0)
+        sy = self.height / (self.y1 - self.y0)
+        return ((sx, 0.0, -self.x0 * sx), (0.0, -sy, self.y1 * sy))
+
+
+@dataclass
+class Frame:
+    """What the canvas shows at one half-step, computed off the UI thread."""
+
+    run_id: int
+    index: int
+    history: tuple
+    finished: bool
+    colours: np.ndarray  # uint32 ARGB per point, in the session's point order
+    labels: np.ndarray = None  # most responsible cluster per point (for lines), small N only
+    viewport: Viewport = None
+    image: np.ndarray = None  # (H, W) uint32 premultiplied ARGB of the points
+    field_image: np.ndarray = None  # (h, w) uint32 ARGB background, data rect = viewport
+    seconds: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Request:
+    generation: int
+    kind: str  # "reset", "frame", "call"
+    payload: object
+
+
+class _Worker(QObject):
+    sigFrame = Signal(object)
+    sigReset = Signal(int, object)  # run id, error message or None
+    sigCalled = Signal(int, object, object)  # generation, result, error
+
+    def __init__(self, client):
+        super().__init__()
+        self._client = client
+        self._run = None
+        self._run_id = 0
+        self._cloud = None
+
+    @Slot(object)
+    def handle(self, req):
+        try:
+            if req.kind == "reset":
+                self._reset(*req.payload)
+            elif req.kind == "frame":
+                if req.generation < self._client.latest_frame_generation:
+                    return  # superseded before we got to it
+                frame = self._frame(*req.payload)
+                if frame is not None:
+                    self.sigFrame.emit(frame)
+            elif req.kind == "call":
+                fn, args = req.payload
+                try:
+                    self.sigCalled.emit(req.generation, fn(*args), None)
+                except Exception as exc:  # reported to the caller, never lost
+                    self.sigCalled.emit(req.generation, None, exc)
+        finally:
+            self._client._done(req)
+
+    def _reset(self, run_id, scenario):
+        self._run_id = run_id
+        self._run = None
+        try:
+            if scenario is not None:
+                if self._cloud is None or self._cloud[0] is not scenario.points:
+                    self._cloud = (scenario.points, CloudOrder(scenario.points))
+                if scenario.centres is not None and len(scenario.centres):
+                    self._run = scenario.start()
+            self.sigReset.emit(run_id, None)
+        except ValueError as exc:
+            self.sigReset.emit(run_id, str(exc))
+
+    def _frame(self, run_id, index, viewport, want_labels):
+        if run_id != self._run_id:
+            return None
+        timings = {}
+        t0 = time.perf_counter()
+        run = self._run
+        cloud = self._cloud[1] if self._cloud else CloudOrder(np.zeros((0, 2)))
+        n = len(cloud.points)
+        if run is None:
+            history, finished, index = (), True, 0
+            colours = point_colours(0, n_points=n)
+            labels = None
+        else:
+            while len(run) <= index and not run.finished:
+                run.step()
+            index = max(0, min(index, len(run) - 1))
+            history, finished = tuple(run.history), run.finished
+            timings["step"] = time.perf_counter() - t0
+            K = run.current.n_clusters
+            labels = None
+            if run.responsibility_source(index) is None:
+                colours = point_colours(K, n_points=n)
+            elif run.algorithm.hard:
+                labels = run.labels(index)
+                colours = point_colours(K, labels=labels)
+            else:
+                resp = run.responsibilities(index, dtype=np.float32)
+                colours = point_colours(K, responsibilities=resp)
+                if want_labels and n <= LINES_MAX_POINTS:
+                    labels = np.argmax(resp, axis=1).astype(np.int32)
+            if not want_labels or n > LINES_MAX_POINTS:
+                labels = None
+        timings["colours"] = time.perf_counter() - t0 - sum(timings.values())
+        image = field_image = None
+        if viewport is not None and viewport.width > 0 and viewport.height > 0:
+            t1 = time.perf_counter()
+            image = render_points(cloud.points, cloud.colours(colours), viewport.transform(),
+                                  viewport.width, viewport.height, viewport.radius)
+            timings["splat"] = time.perf_counter() - t1
+            if viewport.field and run is not None and run.responsibility_source(index) is not None:
+                field_image = self._field(run, index, viewport)
+        return Frame(run_id=run_id, index=index, history=history, finished=finished,
+                     colours=colours, labels=labels, viewport=viewport, image=image,
+                     field_image=field_image, seconds=timings)
+
+    def _field(self, run, index, vp, cells=160):
+        """Responsibilities (or nearest centre) over a grid: a light background map."""
+        w = cells
+        h = max(2, int(round(cells * vp.height / max(vp.width, 1))))
+        xs = np.linspace(vp.x0, vp.x1, w)
+        ys = np.linspace(vp.y1, vp.y0, h)  # row 0 at the top
+        grid = Dataset(np.c_[np.repeat(xs[None], h, 0).ravel(), np.repeat(ys[:, None], w, 1).ravel()])
+        source = run.history[run.responsibility_source(index)]
+        alg = run.algorithm
+        K = source.n_clusters
+        if alg.hard:
+            colours = point_colours(K, labels=alg.labels(grid, source))
+        else:
+            colours = point_colours(K, responsibilities=alg.responsibilities(grid, source, np.float32))
+        # wash towards white so points stay readable on top
+        rgb = np.stack([(colours >> s) & 255 for s in (16, 8, 0)], axis=-1).astype(np.float32)
+        rgb = 255 - (255 - rgb) * 0.28
+        return pack_argb(rgb.astype(np.uint32)).astype(np.uint32).reshape(h, w)
+
+
+class EngineClient(QObject):
+    """The UI side: send requests, receive frames.  One instance per window."""
+
+    sigFrame = Signal(object)
+    sigReset = Signal(int, object)
+    sigCalled = Signal(int, object, object)
+    sigIdle = Signal()
+    _sigRequest = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._generation = itertools.count(1)
+        self.latest_frame_generation = 0
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._thread = QThread()
+        self._thread.setObjectName("clusterlab-engine")
+        self._worker = _Worker(self)
+        self._worker.moveToThread(self._thread)
+        self._sigRequest.connect(self._worker.handle)
+        self._worker.sigFrame.connect(self.sigFrame)
+        self._worker.sigReset.connect(self.sigReset)
+        self._worker.sigCalled.connect(self.sigCalled)
+        self._thread.start()
+
+    def _send(self, kind, payload):
+        gen = next(self._generation)
+        with self._lock:
+            self._pending += 1
+        if kind == "frame":
+            self.latest_frame_generation = gen
+        self._sigRequest.emit(_Request(gen, kind, payload))
+        return gen
+
+    def _done(self, req):
+        with self._lock:
+            self._pending -= 1
+            idle = self._pending == 0
+        if idle:
+            self.sigIdle.emit()
+
+    @property
+    def idle(self):
+        with self._lock:
+            return self._pending == 0
+
+    def reset(self, run_id, scenario):
+        return self._send("reset", (run_id, scenario))
+
+    def request_frame(self, run_id, index, viewport, want_labels):
+        return self._send("frame", (run_id, index, viewport, want_labels))
+
+    def call(self, fn, *args):
+        """Run ``fn(*args)`` on the worker thread; the answer comes with sigCalled."""
+        return self._send("call", (fn, args))
+
+    def shutdown(self):
+        self._thread.quit()
+        self._thread.wait(5000)
+
+
+def warm_up():
+    """Compile (or load from cache) every kernel the window uses, on tiny data."""
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    for algorithm, settings in (("kmeans", {}), ("soft-kmeans", {}), ("em", {})):
+        run = Scenario(points=X, algorithm=algorithm, settings=settings, centres=X[:2]).start()
+        run.run(4)
+        if run.algorithm.hard:
+            point_colours(2, labels=run.labels())
+        else:
+            point_colours(2, responsibilities=run.responsibilities(dtype=np.float32))
+    render_points(X, point_colours(2, n_points=4), ((1, 0, 0), (0, 1, 0)), 4, 4, 1.0)
+    pack_argb(hex_to_rgb(UNASSIGNED_HEX))
+    cluster_rgb(3)
+    return True

@@ -1,0 +1,282 @@
+"""The window, driven by real mouse and key events (pytest-qt, offscreen)."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from engine import Run, SoftKMeans
+from engine.scenario import Scenario
+from gui.main_window import MainWindow
+from gui.palette import cluster_rgb
+from gui.session import SessionModel
+
+
+def wait_idle(qtbot, session, timeout=20000):
+    qtbot.waitUntil(lambda: not session.busy and session.frame is not None
+                    and session.frame.run_id == session.run_id, timeout=timeout)
+    QApplication.processEvents()
+
+
+@pytest.fixture
+def window(qtbot):
+    session = SessionModel()
+    win = MainWindow(session)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    wait_idle(qtbot, session)
+    yield win
+    win.player.pause()
+    session.close()
+
+
+def scenario_window(window, qtbot, points, centres, algorithm="kmeans", **settings):
+    s = window.session
+    s.set_points(points)
+    s.set_centres(centres)
+    if algorithm != s.algorithm:
+        s.set_algorithm(algorithm)
+    for key, value in settings.items():
+        s.set_setting(key, value)
+    window.canvas.fit_to_data()
+    qtbot.wait(60)  # the canvas pushes its new viewport after a short debounce
+    wait_idle(qtbot, s)
+    return s
+
+
+def widget_pos(canvas, x, y):
+    """Viewport pixel of data point (x, y)."""
+    scene = canvas.viewbox.mapViewToScene(QPointF(x, y))
+    return canvas.mapFromScene(scene)
+
+
+def send_mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton, buttons=None):
+    buttons = button if buttons is None else buttons
+    ev = QMouseEvent(kind, QPointF(pos), widget.mapToGlobal(QPointF(pos)), button, buttons,
+                     Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def drag(widget, start, end, steps=8):
+    send_mouse(widget, QEvent.Type.MouseButtonPress, start)
+    for i in range(1, steps + 1):
+        QTest.qWait(25)  # pyqtgraph drops mouse moves that come faster than a screen refresh
+        p = start + (end - start) * (i / steps)
+        send_mouse(widget, QEvent.Type.MouseMove, QPoint(int(p.x()), int(p.y())),
+                   Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
+    send_mouse(widget, QEvent.Type.MouseButtonRelease, end, buttons=Qt.MouseButton.NoButton)
+
+
+def test_clicks_add_points_where_clicked_and_undo_redo(window, qtbot):
+    s, canvas = window.session, window.canvas
+    target = [(1.0, 2.0), (-3.0, -1.5), (4.5, 0.5)]
+    for x, y in target:
+        QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos(canvas, x, y))
+    px = max(canvas.viewbox.viewPixelSize())
+    assert len(s.points) == 3
+    np.testing.assert_allclose(s.points, target, atol=1.5 * px)
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(s.points) == 2
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert len(s.points) == 3
+    # right click removes the point under the mouse
+    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.RightButton, pos=widget_pos(canvas, *target[1]))
+    assert len(s.points) == 2
+    assert not np.any(np.all(np.abs(s.points - target[1]) < 2 * px, axis=1))
+
+
+def test_centre_tool_and_drag_moves_a_centre(window, qtbot, three_blobs):
+    s, canvas = window.session, window.canvas
+    s.set_points(three_blobs)
+    canvas.fit_to_data()
+    QTest.keyClick(window, Qt.Key.Key_C)
+    assert canvas.tool == "centres"
+    for x, y in [(-4, -2), (4, -2), (0, 4)]:
+        QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos(canvas, x, y))
+    assert len(s.centres) == 3 and len(s.points) == len(three_blobs)
+    wait_idle(qtbot, s)
+    start, end = widget_pos(canvas, 0, 4), widget_pos(canvas, 1.0, 2.5)
+    drag(canvas.viewport(), start, end)
+    px = max(canvas.viewbox.viewPixelSize())
+    np.testing.assert_allclose(s.centres[2], [1.0, 2.5], atol=2 * px)
+    np.testing.assert_allclose(s.centres[0], [-4, -2], atol=2 * px)
+    assert s.undo_stack.undoText() == "Move centre"
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_allclose(s.centres[2], [0, 4], atol=2 * px)
+
+
+def test_dragging_a_centre_mid_run_starts_a_new_run_from_there(window, qtbot, three_blobs):
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3])
+    s.goto(4)
+    wait_idle(qtbot, s)
+    assert s.index == 4
+    shown = np.array(s.history[4].centres)
+    start = widget_pos(window.canvas, *shown[0])
+    end = widget_pos(window.canvas, shown[0][0] + 0.5, shown[0][1])
+    drag(window.canvas.viewport(), start, end)
+    wait_idle(qtbot, s)
+    assert s.index == 0
+    np.testing.assert_allclose(s.centres[1:], shown[1:])
+    assert s.centres[0][0] > shown[0][0] + 0.3
+
+
+def test_keys_walk_the_engine_snapshots(window, qtbot, three_blobs):
+    centres = np.array([[-1.0, 0.0], [0.0, 0.5], [1.0, 0.0]])
+    s = scenario_window(window, qtbot, three_blobs, centres)
+    reference = Scenario(points=three_blobs, algorithm="kmeans", centres=centres,
+                         settings=dict(s.settings)).start().run()
+    for expected in (1, 2, 3):
+        QTest.keyClick(window, Qt.Key.Key_Right)
+        wait_idle(qtbot, s)
+        assert s.index == expected
+        np.testing.assert_allclose(s.current.centres, reference.history[expected].centres)
+        assert s.current.phase == reference.history[expected].phase
+    QTest.keyClick(window, Qt.Key.Key_Left)
+    wait_idle(qtbot, s)
+    assert s.index == 2
+    QTest.keyClick(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, s)
+    assert s.index == 4 and s.current.phase == "refit"
+    QTest.keyClick(window, Qt.Key.Key_End)
+    wait_idle(qtbot, s)
+    assert s.finished and s.index == len(reference.history) - 1
+    assert s.current.converged
+    assert window.canvas.caption.startswith(f"Converged after {reference.n_iter} iterations")
+    QTest.keyClick(window, Qt.Key.Key_Home)
+    wait_idle(qtbot, s)
+    assert s.index == 0 and window.canvas.caption.startswith("Initialisation")
+    assert window.transport.timeline.maximum() == len(reference.history) - 1
+
+
+def test_cost_plot_has_one_point_per_half_step_and_j_never_increases(window, qtbot, three_blobs):
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3])
+    QTest.keyClick(window, Qt.Key.Key_End)
+    wait_idle(qtbot, s)
+    data = window.cost_plot.points()
+    assert set(data) == {"assign", "refit"}
+    xs = np.concatenate([data["assign"][0], data["refit"][0]])
+    assert sorted(xs.tolist()) == list(range(1, len(s.history)))  # init has no J yet
+    order = np.argsort(xs)
+    j = np.concatenate([data["assign"][1], data["refit"][1]])[order]
+    assert np.all(np.diff(j) <= 1e-9 * j[0])
+    assert np.all(data["assign"][0] % 2 == 1) and np.all(data["refit"][0] % 2 == 0)
+    # clicking the plot jumps the timeline; scrubbing moves the marker
+    plot = window.cost_plot
+    scene_pt = plot.plotItem.vb.mapViewToScene(QPointF(3, j[2]))
+    QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pt))
+    wait_idle(qtbot, s)
+    assert s.index == 3 and plot.marker.value() == 3
+    window.transport.timeline.setValue(1)
+    wait_idle(qtbot, s)
+    assert s.index == 1 and plot.marker.value() == 1
+
+
+def test_em_plots_likelihood_and_bound(window, qtbot, three_blobs):
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em")
+    s.goto(6)
+    wait_idle(qtbot, s)
+    data = window.cost_plot.points()
+    assert set(data) == {"log_likelihood", "lower_bound"}
+    assert len(data["log_likelihood"][0]) == 7 and len(data["lower_bound"][0]) == 6
+    assert np.all(np.diff(data["lower_bound"][1]) >= -1e-9)
+
+
+def test_space_plays_and_pauses(window, qtbot, three_blobs):
+    s = scenario_window(window, qtbot, three_blobs, np.array([[-1.0, 0.0], [0.0, 0.5], [1.0, 0.0]]))
+    window.player.set_speed(60)
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    assert window.player.playing
+    qtbot.waitUntil(lambda: s.index >= 3, timeout=5000)
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    assert not window.player.playing
+    wait_idle(qtbot, s)
+    stopped = s.index
+    qtbot.wait(200)
+    assert s.index == stopped
+
+
+def test_canvas_pixels_show_each_points_responsibility_colour(window, qtbot):
+    rng = np.random.default_rng(3)
+    # sparse points on a grid, so no two markers overlap; soft k-means blends colours
+    gx, gy = np.meshgrid(np.linspace(-6, 6, 9), np.linspace(-4, 4, 7))
+    points = np.c_[gx.ravel(), gy.ravel()] + rng.normal(scale=0.05, size=(63, 2))
+    centres = np.array([[-5.0, 3.5], [5.0, 3.5], [0.0, -3.5]])
+    s = scenario_window(window, qtbot, points, centres, "soft-kmeans", beta=0.5)
+    s.set_display("trails", False)
+    s.goto(1)
+    wait_idle(qtbot, s)
+    image = window.canvas.grab().toImage()
+    run = Run(SoftKMeans(beta=0.5, max_iter=s.settings["max_iter"], tol=s.settings["tol"]), points,
+              centres)
+    run.step()
+    resp = run.responsibilities(1)
+    expected = resp @ cluster_rgb(3).astype(float)
+    checked = 0
+    for n in range(len(points)):
+        if np.min(np.hypot(*(centres - points[n]).T)) < 1.5:
+            continue  # under a centre marker
+        p = widget_pos(window.canvas, *points[n])
+        dpr = image.devicePixelRatio()
+        c = image.pixelColor(int(p.x() * dpr), int(p.y() * dpr))
+        np.testing.assert_allclose([c.red(), c.green(), c.blue()], expected[n], atol=3)
+        checked += 1
+    assert checked > 40
+    assert np.ptp(expected, axis=0).max() > 60  # the test sees really different colours
+
+
+def test_settings_change_resets_the_run_but_keeps_points_and_centres(window, qtbot, three_blobs):
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3])
+    s.goto(5)
+    wait_idle(qtbot, s)
+    window.controls.algorithm.setCurrentIndex(window.controls.algorithm.findData("em"))
+    wait_idle(qtbot, s)
+    assert s.algorithm == "em" and s.index == 0 and s.current.phase == "init"
+    assert len(s.points) == len(three_blobs) and len(s.centres) == 3
+    assert window.controls.covariance.isVisible() and not window.controls.beta.isVisible()
+
+
+def test_presets_and_initialisations(window, qtbot):
+    s = window.session
+    c = window.controls
+    c.preset.setCurrentIndex(c.preset.findData("local-optimum"))
+    s.load_preset("local-optimum")
+    wait_idle(qtbot, s)
+    assert len(s.centres) == 4 and len(s.points) == s.sample_n
+    s.undo_stack.undo()
+    assert len(s.points) == 0  # one undo step for the whole preset
+    s.load_preset("old-faithful")
+    wait_idle(qtbot, s)
+    assert s.points.shape == (272, 2) and len(s.centres) == 2
+    first = s.centres.copy()
+    s.initialise("forgy")
+    again = s.centres.copy()
+    s.initialise("forgy")
+    np.testing.assert_array_equal(again, s.centres)
+    assert not np.array_equal(first, again) or s.init_method == "forgy"
+
+
+def test_drop_a_csv_onto_the_window(window, qtbot, tmp_path, three_blobs):
+    path = tmp_path / "drop.csv"
+    np.savetxt(path, three_blobs, delimiter=",", header="a,b", comments="")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(ev)
+    np.testing.assert_allclose(window.session.points, three_blobs)
+
+
+def test_whole_window_screenshot(window, qtbot, tmp_path, three_blobs):
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em")
+    s.goto(7)
+    wait_idle(qtbot, s)
+    path = tmp_path / "window.png"
+    assert window.grab().save(str(path))
+    image = window.grab().toImage()
+    assert image.width() >= 1000
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 23) for y in range(0, image.height(), 23)}
+    assert len(colours) > 20
