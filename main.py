@@ -110,6 +110,7 @@ def build_parser():
     bench.add_argument("--k", type=int, default=10, help="clusters (default 10)")
     bench.add_argument("--repeats", type=int, default=5)
     bench.add_argument("--no-sklearn", action="store_true", help="skip the scikit-learn comparison")
+    bench.add_argument("--only", choices=("engine", "gui"), help="run one half of the benchmark")
     window = sub.add_parser("window", help="open the window (the default)")
     window.add_argument("session", nargs="?", help="a saved session (.json) to open")
     add_scenario_arguments(window)
@@ -132,8 +133,12 @@ def cmd_run(args):
 
 
 def cmd_bench(args):
-    from engine.benchmark import run_benchmark
-    run_benchmark(n=args.n, k=args.k, repeats=args.repeats, sklearn=not args.no_sklearn)
+    if args.only != "gui":
+        from engine.benchmark import run_benchmark
+        run_benchmark(n=args.n, k=args.k, repeats=args.repeats, sklearn=not args.no_sklearn)
+    if args.only != "engine":
+        from gui.benchmark import run_gui_benchmark
+        run_gui_benchmark()
     return 0
 
 

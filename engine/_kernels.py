@@ -269,9 +269,10 @@ def gaussian_responsibilities(XT, means, chol_prec, log_coef, out):
         s = np.empty(B)
         work = np.empty(B)
         _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, mx, s, y, work)
+        rows = out[start:stop]  # a slice: no wraparound check on start + n
         for n in range(B):
             for k in range(K):
-                out[start + n, k] = e[k, n]
+                rows[n, k] = e[k, n]
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)

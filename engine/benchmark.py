@@ -64,7 +64,6 @@ def time_sklearn_iteration(make, X, repeats, m=4):
 
 
 def run_benchmark(n=1_000_000, k=10, repeats=5, sklearn=True, out=print):
-    from ._kernels import CHUNK  # noqa: F401  (import compiles nothing; keeps timing honest)
     import numba
     X, centres = benchmark_data(n, k)
     out(f"engine benchmark: N={n:,}, K={k}, D=2, numba threads={numba.get_num_threads()}")

@@ -5,7 +5,6 @@ All take a seed and give the same centres for the same seed and data.
 
 import numpy as np
 
-from . import _kernels
 from .data import Dataset
 from .validation import check_choice, check_n_clusters
 
@@ -41,9 +40,9 @@ def kmeans_plus_plus(data, n_clusters, seed=None):
     N = data.n_samples
     centres = np.empty((k, data.n_features))
     centres[0] = data.X[rng.integers(N)]
-    labels = np.empty(N, dtype=np.int32)
-    min_sq = np.empty(N)
-    _kernels.nearest_centre(data.XT, centres[:1], labels, min_sq)
+    # plain numpy, no parallel kernel: the window calls this from its UI thread
+    # while the engine worker may be running parallel kernels
+    min_sq = ((data.X - centres[0]) ** 2).sum(axis=1)
     for i in range(1, k):
         total = min_sq.sum()
         if total > 0:

@@ -108,7 +108,7 @@ class ControlPanel(QScrollArea):
         super().__init__(parent)
         self.session = session
         self.setWidgetResizable(True)
-        self.setMinimumWidth(330)
+        self.setMinimumWidth(380)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.addWidget(self._tool_group(actions))
@@ -222,6 +222,7 @@ class ControlPanel(QScrollArea):
         self.beta.setToolTip("Stiffness β of soft k-means (log scale 0.001–1000): large β is "
                              "hard k-means, small β blurs everything into one blob")
         self.beta_label = QLabel()
+        self.beta_label.setMinimumWidth(48)
         self.beta.valueChanged.connect(self._on_beta_slider)
         row = QHBoxLayout()
         row.addWidget(self.beta, 1)

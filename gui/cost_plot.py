@@ -13,18 +13,28 @@ from PySide6.QtCore import Qt
 BLUE, RED, PURPLE, GREY = "#0072B2", "#D55E00", "#7B3294", "#888888"
 
 
+class HalfStepAxis(pg.AxisItem):
+    """Ticks on whole half-steps only."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        return [(max(spacing, 1.0), offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size)]
+
+
 class CostPlot(pg.PlotWidget):
     def __init__(self, session, parent=None):
-        super().__init__(parent=parent, background="w")
+        super().__init__(parent=parent, background="w",
+                         axisItems={"bottom": HalfStepAxis(orientation="bottom")})
         self.session = session
         p = self.plotItem
-        p.showGrid(x=True, y=True, alpha=0.2)
+        # no grid: pyqtgraph draws it with the axes, which would then repaint
+        # whenever the marker moves
         p.setLabel("bottom", "half-step")
         p.hideButtons()
         p.setMenuEnabled(False)
-        self.legend = p.addLegend(offset=(-10, 10), labelTextColor="#222")
+        self.legend = p.addLegend(offset=(-10, 10), labelTextColor="#222", brush=(255, 255, 255, 210))
         self.path = p.plot([], [], pen=pg.mkPen(GREY, width=1.5))
         self.series = {}
+        self._shown = None
         for key, colour, symbol, name in (
                 ("assign", BLUE, "o", "J after assignment"),
                 ("refit", RED, "o", "J after refit"),
@@ -59,11 +69,16 @@ class CostPlot(pg.PlotWidget):
 
         show = {"kmeans": ("assign", "refit"), "soft-kmeans": ("free_energy", "weighted_j"),
                 "em": ("log_likelihood", "lower_bound")}[alg]
-        for key, item in self.series.items():
-            item.setVisible(key in show)
-        self.legend.clear()
-        for key in show:
-            self.legend.addItem(self.series[key], self.series[key].name())
+        if show != self._shown:  # rebuilding the legend every frame costs the UI thread
+            self._shown = show
+            for key, item in self.series.items():
+                item.setVisible(key in show)
+            self.legend.clear()
+            for key in show:
+                self.legend.addItem(self.series[key], self.series[key].name())
+            # the legend sits in the corner the curve leaves empty: J and F fall, log p(D) rises
+            corner = (1, 1) if alg == "em" else (1, 0)
+            self.legend.anchor(corner, corner, offset=(-10, -10 if alg == "em" else 10))
         self.bound_path.setData([], [])
         if alg == "kmeans":
             j = values("cost")

@@ -38,8 +38,19 @@ class MainWindow(QMainWindow):
         self.canvas.setToolTip("")
         self.cost_plot = CostPlot(session)
         self.cost_plot.setToolTip("The objective after every half-step; click a point to jump there")
+        self.caption = QLabel()
+        self.caption.setObjectName("caption")
+        self.caption.setToolTip("The current half-step in words, with its objective")
+        self.canvas.sigCaption.connect(self.caption.setText)
+        self.caption.setText(self.canvas.caption)
+        canvas_box = QWidget()
+        box = QVBoxLayout(canvas_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.caption)
+        box.addWidget(self.canvas, 1)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.canvas)
+        split.addWidget(canvas_box)
         split.addWidget(self.cost_plot)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
@@ -59,6 +70,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         self._make_menus()
         self._make_toolbar()
+        self._style_caption(False)
         self.state_label = QLabel()
         self.statusBar().addPermanentWidget(self.state_label)
         self.statusBar().showMessage(TOOL_HINTS["points"])
@@ -185,6 +197,12 @@ class MainWindow(QMainWindow):
         font = QApplication.font()
         font.setPointSizeF(14.0 if on else 10.0)
         QApplication.setFont(font)
+        self._style_caption(on)
+
+    def _style_caption(self, large):
+        self.caption.setStyleSheet(
+            "QLabel#caption { background: white; color: #1a1a1a; padding: 6px 14px;"
+            f" font-size: {24 if large else 17}pt; font-weight: 600; }}")
 
     def _on_session_edit(self, *_):
         self.player.pause()  # an edit restarts the run: stop rather than race it

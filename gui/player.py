@@ -18,6 +18,10 @@ class Player(QObject):
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_timer_tick)
         self._timer.setInterval(int(1000 / self.speed))
+        # A tick that finds the worker busy is owed, and paid as soon as the
+        # frame lands: playback then runs as fast as frames can be made, up to speed.
+        self._owed = False
+        session.sigFrameChanged.connect(self._on_session_frame)
 
     @property
     def playing(self):
@@ -39,6 +43,7 @@ class Player(QObject):
             self.sigPlayingChanged.emit(True)
 
     def pause(self):
+        self._owed = False
         if self.playing:
             self._timer.stop()
             self.sigPlayingChanged.emit(False)
@@ -47,9 +52,18 @@ class Player(QObject):
         self.pause() if self.playing else self.play()
 
     def _on_timer_tick(self):
+        if self.session.busy:
+            self._owed = True
+            return
+        self._advance()
+
+    def _on_session_frame(self):
+        if self._owed and self.playing and not self.session.busy:
+            self._advance()
+
+    def _advance(self):
+        self._owed = False
         s = self.session
-        if s.busy:
-            return  # the previous frame is still being computed: drop this tick
         if s.at_end or s.error or not s.history:
             self.pause()
             return

@@ -99,15 +99,19 @@ def _paint_ellipses(painter, to_device, overlay, s):
         for n_sigma, alpha in ((1.0, 255), (2.0, 150)):
             poly = QPolygonF(_map(to_device, ellipse_outline(overlay.centres[k], overlay.covariances[k],
                                                               n_sigma)))
-            pen = QPen(cluster_qcolor(k, alpha), width if n_sigma == 1.0 else width * 0.55)
+            w = width if n_sigma == 1.0 else width * 0.55
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            # a white halo keeps the outline visible over points of its own colour
+            painter.setPen(QPen(QColor(255, 255, 255, 200), w + 3.0 * s))
+            painter.drawPolygon(poly)
+            pen = QPen(cluster_qcolor(k, alpha), w)
             if n_sigma == 2.0:
                 pen.setStyle(Qt.PenStyle.DashLine)
             painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPolygon(poly)
         anchor = to_device.map(QPointF(*map(float, overlay.centres[k][:2])))
         label = f"π={float(weights[k]):.2f}"
-        rect = QRectF(anchor.x() + 12 * s, anchor.y() - 24 * s, 80 * s, 18 * s)
+        rect = QRectF(anchor.x() + 14 * s, anchor.y() - 30 * s, 80 * s, 18 * s)
         painter.setPen(QPen(QColor(255, 255, 255, 230), 3 * s))
         path = QPainterPath()
         path.addText(rect.topLeft() + QPointF(0, 13 * s), font, label)

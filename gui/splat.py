@@ -83,10 +83,10 @@ def marker_radius(n_points, scale=1.0):
         r = 5.5
     elif n_points <= 20_000:
         r = 3.5
-    elif n_points <= 200_000:
+    elif n_points <= 300_000:
         r = 2.0
     else:
-        r = 1.2
+        r = 0.5  # one pixel each: at a million points the cloud is a density anyway
     return r * scale
 
 

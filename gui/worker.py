@@ -79,6 +79,7 @@ class _Worker(QObject):
         self._run = None
         self._run_id = 0
         self._cloud = None
+        self._colour_cache = None  # ((run id, source index, lines), colours, labels)
 
     @Slot(object)
     def handle(self, req):
@@ -131,20 +132,14 @@ class _Worker(QObject):
             index = max(0, min(index, len(run) - 1))
             history, finished = tuple(run.history), run.finished
             timings["step"] = time.perf_counter() - t0
-            K = run.current.n_clusters
-            labels = None
-            if run.responsibility_source(index) is None:
-                colours = point_colours(K, n_points=n)
-            elif run.algorithm.hard:
-                labels = run.labels(index)
-                colours = point_colours(K, labels=labels)
+            source = run.responsibility_source(index)
+            key = (run_id, source, want_labels)
+            if self._colour_cache is not None and self._colour_cache[0] == key:
+                # a refit / M-step shows the responsibilities of the step before it
+                colours, labels = self._colour_cache[1:]
             else:
-                resp = run.responsibilities(index, dtype=np.float32)
-                colours = point_colours(K, responsibilities=resp)
-                if want_labels and n <= LINES_MAX_POINTS:
-                    labels = np.argmax(resp, axis=1).astype(np.int32)
-            if not want_labels or n > LINES_MAX_POINTS:
-                labels = None
+                colours, labels = self._colours(run, source, n, want_labels)
+                self._colour_cache = (key, colours, labels)
         timings["colours"] = time.perf_counter() - t0 - sum(timings.values())
         image = field_image = None
         if viewport is not None and viewport.width > 0 and viewport.height > 0:
@@ -157,6 +152,25 @@ class _Worker(QObject):
         return Frame(run_id=run_id, index=index, history=history, finished=finished,
                      colours=colours, labels=labels, viewport=viewport, image=image,
                      field_image=field_image, seconds=timings)
+
+    @staticmethod
+    def _colours(run, source, n, want_labels):
+        """Colours per point (and labels for lines) from the responsibilities at ``source``."""
+        K = run.current.n_clusters
+        labels = None
+        if source is None:
+            colours = point_colours(K, n_points=n)
+        elif run.algorithm.hard:
+            labels = run.labels(source)
+            colours = point_colours(K, labels=labels)
+        else:
+            resp = run.responsibilities(source, dtype=np.float32)
+            colours = point_colours(K, responsibilities=resp)
+            if want_labels and n <= LINES_MAX_POINTS:
+                labels = np.argmax(resp, axis=1).astype(np.int32)
+        if not want_labels or n > LINES_MAX_POINTS:
+            labels = None
+        return colours, labels
 
     def _field(self, run, index, vp, cells=160):
         """Responsibilities (or nearest centre) over a grid: a light background map."""

@@ -146,6 +146,7 @@ def test_keys_walk_the_engine_snapshots(window, qtbot, three_blobs):
     assert s.finished and s.index == len(reference.history) - 1
     assert s.current.converged
     assert window.canvas.caption.startswith(f"Converged after {reference.n_iter} iterations")
+    assert window.caption.text() == window.canvas.caption
     QTest.keyClick(window, Qt.Key.Key_Home)
     wait_idle(qtbot, s)
     assert s.index == 0 and window.canvas.caption.startswith("Initialisation")
