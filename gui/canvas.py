@@ -2,7 +2,8 @@
 
 Left click adds a point (point tool) or places a centre (centre tool); drag
 moves a point or a centre (or the true mixture's handles when shown); right
-click removes; dragging empty space pans, the wheel zooms.  The canvas tells
+click removes; Shift+drag selects points for Delete; dragging empty space
+pans, the wheel zooms.  The canvas tells
 the session which rectangle it shows at which pixel size; the worker draws the
 points for exactly that, so the picture is sharp at any zoom.
 """
@@ -11,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QGraphicsRectItem
 
 from .render import mixture_axis_handle, overlay_for, paint_overlay
 from .splat import marker_radius
@@ -85,7 +87,11 @@ class CanvasViewBox(pg.ViewBox):
             return super().mouseDragEvent(ev, axis)
         pos = self.mapSceneToView(ev.scenePos())
         if ev.isStart():
-            self._drag = self._canvas.begin_drag(self.mapSceneToView(ev.buttonDownScenePos()))
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self._drag = ("select", start)
+            else:
+                self._drag = self._canvas.begin_drag(start)
         if self._drag is None:
             return super().mouseDragEvent(ev, axis)
         ev.accept()
@@ -99,6 +105,7 @@ class Canvas(pg.PlotWidget):
     """The data canvas of one session."""
 
     sigCaption = Signal(str)
+    sigHint = Signal(str)
 
     def __init__(self, session, parent=None):
         self.viewbox = CanvasViewBox(self)
@@ -114,6 +121,13 @@ class Canvas(pg.PlotWidget):
             self.plotItem.getAxis(axis).setTextPen(pg.mkPen("#444"))
         self.scene_item = SceneItem()
         self.viewbox.addItem(self.scene_item)
+        self.selection = np.zeros(0, dtype=np.int64)  # Shift+drag selects, Delete removes
+        self._band = QGraphicsRectItem()
+        self._band.setPen(pg.mkPen("#333", width=1, style=Qt.PenStyle.DashLine))
+        self._band.setBrush(pg.mkBrush(40, 40, 40, 25))
+        self._band.setZValue(20)
+        self._band.hide()
+        self.viewbox.addItem(self._band, ignoreBounds=True)
         self.viewbox.setRange(xRange=(-8, 8), yRange=(-6, 6), padding=0)
         # The state in words, shown by the window above the canvas (never over the
         # data).  Not a plot title: retitling re-lays out the plot, repainting
@@ -122,6 +136,7 @@ class Canvas(pg.PlotWidget):
         self._viewport_timer = QTimer(self, singleShot=True, interval=25)
         self._viewport_timer.timeout.connect(self._push_viewport)
         self.viewbox.sigRangeChanged.connect(lambda *_: self._viewport_timer.start())
+        session.sigPointsChanged.connect(self._on_session_points)
         session.sigFrameChanged.connect(self._on_session_frame)
         session.sigDisplayChanged.connect(self._on_session_frame)
         session.sigCentresChanged.connect(self._on_session_frame)
@@ -165,7 +180,10 @@ class Canvas(pg.PlotWidget):
 
     # -- drawing ---------------------------------------------------------------
     def _on_session_frame(self, *_):
-        self.scene_item.set_frame(self.session.frame, overlay_for(self.session))
+        overlay = overlay_for(self.session)
+        if len(self.selection):
+            overlay.selected = self.session.points[self.selection]
+        self.scene_item.set_frame(self.session.frame, overlay)
         self._update_caption()
         # a setting that changes the points' pixels (marker size, field) needs a new frame
         vp = self.data_viewport()
@@ -236,13 +254,33 @@ class Canvas(pg.PlotWidget):
 
     def drag_to(self, pos):
         drag = self.viewbox._drag
-        if drag[0] in ("centres", "points"):
+        if drag[0] == "select":
+            rect = QRectF(drag[1], pos).normalized()
+            self._band.setRect(rect)
+            self._band.show()
+            pts = self.session.points
+            inside = ((pts[:, 0] >= rect.left()) & (pts[:, 0] <= rect.right())
+                      & (pts[:, 1] >= rect.top()) & (pts[:, 1] <= rect.bottom()))
+            self.selection = np.flatnonzero(inside)
+            self._on_session_frame()
+        elif drag[0] in ("centres", "points"):
             self.session.drag_to(pos.x(), pos.y())
         else:
             self.session.set_mixture(_edited_mixture(drag, np.array([pos.x(), pos.y()])))
 
     def end_drag(self):
+        self._band.hide()
         self.session.end_drag()
+        if len(self.selection):
+            self.sigHint.emit(f"{len(self.selection)} points selected: Delete removes them")
+
+    def delete_selection(self):
+        """Remove the selected points (one undo step)."""
+        if len(self.selection):
+            self.session.remove_points(self.selection)
+
+    def _on_session_points(self):
+        self.selection = np.zeros(0, dtype=np.int64)
 
 
 def _edited_mixture(drag, pos):

@@ -120,7 +120,9 @@ class ControlPanel(QScrollArea):
         self.setWidget(body)
         session.sigSettingsChanged.connect(self._on_session_settings)
         session.sigCentresChanged.connect(self._on_session_settings)
+        session.sigMixtureChanged.connect(self._on_session_mixture)
         self._on_session_settings()
+        self._on_session_mixture()
 
     # -- groups ---------------------------------------------------------------
     def _tool_group(self, actions):
@@ -280,6 +282,11 @@ class ControlPanel(QScrollArea):
         return box
 
     # -- session -> widgets ----------------------------------------------------
+    def _on_session_mixture(self):
+        for name, (_, mixture, _, _) in PRESETS.items():
+            if mixture is self.session.mixture:
+                self.preset.setCurrentIndex(self.preset.findData(name))
+
     def _on_beta_slider(self, value):
         beta = beta_from_slider(value)
         self.beta_label.setText(f"{beta:.3g}")

@@ -16,8 +16,8 @@ from .player import Player
 from .transport import TransportBar
 
 TOOL_HINTS = {
-    "points": "Point tool: click to add a point, drag to move it, right-click to remove it. "
-              "Drag a centre to restart from there. Ctrl+Z undoes.",
+    "points": "Point tool: click to add a point, drag to move it, right-click to remove it, "
+              "Shift+drag to select and Delete. Drag a centre to restart from there. Ctrl+Z undoes.",
     "centres": "Centre tool: click to place an initial centre (K = centres placed), drag to move, "
                "right-click to remove.",
 }
@@ -75,6 +75,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.state_label)
         self.statusBar().showMessage(TOOL_HINTS["points"])
         session.sigMessage.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.canvas.sigHint.connect(lambda text: self.statusBar().showMessage(text, 8000))
         session.sigStepChanged.connect(self._on_session_step)
         session.undo_stack.indexChanged.connect(self._on_session_edit)
         self.player.sigPlayingChanged.connect(self._on_player_playing)
@@ -152,6 +153,8 @@ class MainWindow(QMainWindow):
         self._action("export_points", "&Export points as CSV…", self.export_points,
                      tip="Save the points as CSV")
         self._action("clear_points", "Clear &points", s.clear_points, tip="Remove every point")
+        self._action("delete_selection", "&Delete selected points", lambda: self.canvas.delete_selection(),
+                     QKeySequence.StandardKey.Delete, "Remove the points selected with Shift+drag")
         self._action("clear_centres", "Clear &centres", s.clear_centres, tip="Remove every centre")
         self._action("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         self._action("shortcuts", "&Keyboard shortcuts", self.show_shortcuts)
@@ -163,8 +166,8 @@ class MainWindow(QMainWindow):
         for key in ("import", "export_points", None, "quit"):
             m.addSeparator() if key is None else m.addAction(a[key])
         m = bar.addMenu("&Edit")
-        for key in ("undo", "redo", None, "tool_points", "tool_centres", None, "clear_points",
-                    "clear_centres"):
+        for key in ("undo", "redo", None, "tool_points", "tool_centres", None, "delete_selection",
+                    "clear_points", "clear_centres"):
             m.addSeparator() if key is None else m.addAction(a[key])
         m = bar.addMenu("&View")
         for key in ("show_field", "show_lines", "show_trails", "show_ellipses", "show_true_mixture",

@@ -43,6 +43,7 @@ class Overlay:
     points: np.ndarray = None  # for lines to centres
     labels: np.ndarray = None
     true_mixture: object = None  # engine Mixture drawn dashed (sampling view)
+    selected: np.ndarray = None  # (M, 2) points selected for deletion
     marker_scale: float = 1.0
 
 
@@ -56,6 +57,11 @@ def paint_overlay(painter, to_device, overlay):
     s = overlay.marker_scale
     if overlay.true_mixture is not None:
         _paint_true_mixture(painter, to_device, overlay.true_mixture, s)
+    if overlay.selected is not None and len(overlay.selected):
+        painter.setPen(QPen(QColor(20, 20, 20), 1.8 * s))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for p in _map(to_device, overlay.selected[:5000]):
+            painter.drawEllipse(p, 7.5 * s, 7.5 * s)
     if overlay.centres is None or not len(overlay.centres):
         return
     K = len(overlay.centres)

@@ -54,21 +54,23 @@ def widget_pos(canvas, x, y):
     return canvas.mapFromScene(scene)
 
 
-def send_mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton, buttons=None):
+def send_mouse(widget, kind, pos, button=Qt.MouseButton.LeftButton, buttons=None,
+               modifiers=Qt.KeyboardModifier.NoModifier):
     buttons = button if buttons is None else buttons
     ev = QMouseEvent(kind, QPointF(pos), widget.mapToGlobal(QPointF(pos)), button, buttons,
-                     Qt.KeyboardModifier.NoModifier)
+                     modifiers)
     QApplication.sendEvent(widget, ev)
 
 
-def drag(widget, start, end, steps=8):
-    send_mouse(widget, QEvent.Type.MouseButtonPress, start)
+def drag(widget, start, end, steps=8, modifiers=Qt.KeyboardModifier.NoModifier):
+    send_mouse(widget, QEvent.Type.MouseButtonPress, start, modifiers=modifiers)
     for i in range(1, steps + 1):
         QTest.qWait(25)  # pyqtgraph drops mouse moves that come faster than a screen refresh
         p = start + (end - start) * (i / steps)
         send_mouse(widget, QEvent.Type.MouseMove, QPoint(int(p.x()), int(p.y())),
-                   Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton)
-    send_mouse(widget, QEvent.Type.MouseButtonRelease, end, buttons=Qt.MouseButton.NoButton)
+                   Qt.MouseButton.NoButton, Qt.MouseButton.LeftButton, modifiers=modifiers)
+    send_mouse(widget, QEvent.Type.MouseButtonRelease, end, buttons=Qt.MouseButton.NoButton,
+               modifiers=modifiers)
 
 
 def test_clicks_add_points_where_clicked_and_undo_redo(window, qtbot):
@@ -87,6 +89,23 @@ def test_clicks_add_points_where_clicked_and_undo_redo(window, qtbot):
     QTest.mouseClick(canvas.viewport(), Qt.MouseButton.RightButton, pos=widget_pos(canvas, *target[1]))
     assert len(s.points) == 2
     assert not np.any(np.all(np.abs(s.points - target[1]) < 2 * px, axis=1))
+
+
+def test_shift_drag_selects_and_delete_removes(window, qtbot):
+    s, canvas = window.session, window.canvas
+    points = np.array([[-2.0, -2.0], [-1.0, -1.0], [1.0, 1.0], [2.0, 2.0], [3.0, -3.0]])
+    s.set_points(points)
+    canvas.fit_to_data()
+    qtbot.wait(60)
+    drag(canvas.viewport(), widget_pos(canvas, -2.5, -2.5), widget_pos(canvas, 1.5, 1.5),
+         modifiers=Qt.KeyboardModifier.ShiftModifier)
+    assert sorted(canvas.selection.tolist()) == [0, 1, 2]
+    assert len(s.points) == 5  # selecting edits nothing
+    QTest.keyClick(window, Qt.Key.Key_Delete)
+    np.testing.assert_array_equal(s.points, points[[3, 4]])
+    assert len(canvas.selection) == 0
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    np.testing.assert_array_equal(s.points, points)
 
 
 def test_centre_tool_and_drag_moves_a_centre(window, qtbot, three_blobs):
