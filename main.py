@@ -103,8 +103,27 @@ def build_parser():
     run = sub.add_parser("run", help="run an algorithm headless and write a JSON trace")
     add_scenario_arguments(run)
     run.add_argument("--out", metavar="TRACE.json", help="trace file (default: standard output)")
-    export = sub.add_parser("export", help="render the frames of a run headless (PNG/SVG/GIF/strip)")
+    export = sub.add_parser("export", help="render the frames of a run headless (PNG/SVG/GIF/MP4/strip)")
+    export.add_argument("session", nargs="?", metavar="SESSION.json",
+                        help="a saved session (instead of the data and algorithm flags)")
     add_scenario_arguments(export)
+    out = export.add_argument_group("output")
+    out.add_argument("--frames", metavar="DIR", help="one numbered file per frame in DIR")
+    out.add_argument("--format", choices=("png", "svg"), default="png", help="frame format (default png)")
+    out.add_argument("--size", default="1920x1080", help="frame size WxH in pixels (default 1920x1080)")
+    out.add_argument("--frame-every", choices=("half", "iteration"), default="half",
+                     help="every half-step (default) or the initialisation and each iteration's end")
+    out.add_argument("--gif", metavar="FILE", help="an animated GIF of the frames")
+    out.add_argument("--fps", type=float, default=4.0, help="GIF / MP4 frames per second (default 4)")
+    out.add_argument("--loop", type=int, default=0, help="GIF repeats, 0 = forever (default)")
+    out.add_argument("--mp4", metavar="FILE", help="an MP4 video (needs the optional video dependency)")
+    out.add_argument("--strip", metavar="FILE", help="one image with a grid of captioned panels")
+    out.add_argument("--cols", type=int, default=4, help="strip columns (default 4)")
+    out.add_argument("--transparent", action="store_true", help="transparent background")
+    out.add_argument("--no-caption", action="store_true", help="leave out the step name and objective")
+    out.add_argument("--no-legend", action="store_true", help="leave out the cluster legend")
+    out.add_argument("--cost-plot", action="store_true", help="add the objective plot under the canvas")
+    out.add_argument("--lines", action="store_true", help="draw lines from points to their centre")
     bench = sub.add_parser("bench", help="measure engine and drawing speed")
     bench.add_argument("--n", type=int, default=1_000_000, help="points (default 1,000,000)")
     bench.add_argument("--k", type=int, default=10, help="clusters (default 10)")
@@ -148,7 +167,50 @@ def cmd_window(args):
 
 
 def cmd_export(args):
-    raise ValueError("export is not available yet")
+    import os
+    import time
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
+    from PySide6.QtGui import QGuiApplication
+
+    from engine.session_file import load_session
+    from gui.export import (ExportOptions, FrameRenderer, export_frames, export_gif, export_mp4,
+                            export_strip, frame_indices, parse_size)
+    if not (args.frames or args.gif or args.mp4 or args.strip):
+        raise ValueError("nothing to export: give --frames DIR, --gif FILE, --mp4 FILE or --strip FILE")
+    width, height = parse_size(args.size)
+    view, display = None, {}
+    if args.session:
+        if args.data or args.sample:
+            raise ValueError("give a session or --data/--sample, not both")
+        data = load_session(args.session)
+        scenario, view, display = data.scenario(), data.view, data.display
+        if not len(scenario.points):
+            raise ValueError(f"{args.session}: the session has no points")
+    else:
+        scenario = scenario_from_args(args)
+    app = QGuiApplication.instance() or QGuiApplication(["clusterlab-export"])  # noqa: F841
+    run = scenario.start().run()
+    options = ExportOptions(width=width, height=height, transparent=args.transparent,
+                            caption=not args.no_caption, legend=not args.no_legend,
+                            cost_plot=args.cost_plot, lines=args.lines or bool(display.get("lines")),
+                            trails=bool(display.get("trails", True)),
+                            ellipses=bool(display.get("ellipses", True)), view=view)
+    renderer = FrameRenderer(run, options)
+    indices = frame_indices(run, args.frame_every)
+    t0 = time.perf_counter()
+    done = []
+    if args.frames:
+        done.append(f"{len(export_frames(renderer, args.frames, indices, args.format))} frames in {args.frames}")
+    if args.gif:
+        done.append(str(export_gif(renderer, args.gif, indices, args.fps, args.loop)))
+    if args.mp4:
+        done.append(str(export_mp4(renderer, args.mp4, indices, args.fps)))
+    if args.strip:
+        path, (rows, cols) = export_strip(renderer, args.strip, indices, args.cols)
+        done.append(f"{path} ({rows}x{cols} panels)")
+    print(f"exported {len(indices)} half-steps ({'converged' if run.converged else 'not converged'}, "
+          f"{run.n_iter} iterations) in {time.perf_counter() - t0:.2f} s: " + "; ".join(done))
+    return 0
 
 
 def main(argv=None):

@@ -73,11 +73,13 @@ def _read_npy(path):
 
 
 def _check_path(path):
+    from .session_file import check_file_size
     path = Path(path)
     if not path.exists():
         raise ValueError(f"{path}: no such file")
     if path.is_dir():
         raise ValueError(f"{path}: is a folder, not a file")
+    check_file_size(path)
     return path
 
 

@@ -1,5 +1,6 @@
 """Start the window: the session from the command line's flags, kernels warmed in the background."""
 
+import os
 import sys
 
 import numpy as np
@@ -58,8 +59,22 @@ def main(args):
     session.client.call(warm_up)  # compile / load kernels off the UI thread
     window = MainWindow(session)
     window.show()
-    if len(session.points):
+    if getattr(args, "session", None):
+        if not window.open_session(args.session):
+            return 2
+    elif len(session.points):
         window.canvas.fit_to_data()
+    else:
+        QTimer.singleShot(0, window.offer_recovery)
     if getattr(args, "play", False):
         QTimer.singleShot(0, window.player.play)
+    quit_after = os.environ.get("CLUSTERLAB_QUIT_AFTER_MS")
+    if quit_after:  # smoke tests of the real entry point: report and leave
+        def report():
+            print(f"window: {window.windowTitle()}; {len(session.points)} points, "
+                  f"{len(session.centres)} centres, {session.algorithm}, half-step {session.index}",
+                  flush=True)
+            session.mark_saved()
+            window.close()
+        QTimer.singleShot(int(quit_after), report)
     return app.exec()

@@ -2,16 +2,21 @@
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
+import os
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
                                QMessageBox, QSplitter, QStyle, QToolBar, QVBoxLayout, QWidget)
 
 from engine.formats import load_points, save_points_csv
+from engine.session_file import load_session, save_session
 
+from . import recovery
 from .canvas import Canvas
 from .controls import ControlPanel
 from .cost_plot import CostPlot
+from .export_dialog import ExportController, ExportDialog, write_labels_csv
 from .player import Player
 from .transport import TransportBar
 
@@ -27,7 +32,7 @@ class MainWindow(QMainWindow):
     def __init__(self, session):
         super().__init__()
         self.session = session
-        self.setWindowTitle("ClusterLab — k-means, soft k-means and EM, one half-step at a time")
+        self.path = None  # the session file, once saved or opened
         self.resize(1400, 900)
         self.setAcceptDrops(True)
         self.player = Player(session, self)
@@ -79,6 +84,14 @@ class MainWindow(QMainWindow):
         session.sigStepChanged.connect(self._on_session_step)
         session.undo_stack.indexChanged.connect(self._on_session_edit)
         self.player.sigPlayingChanged.connect(self._on_player_playing)
+        session.sigModifiedChanged.connect(self.setWindowModified)
+        self.exporter = ExportController(self)
+        self._autosaved_serial = 0
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(int(os.environ.get("CLUSTERLAB_AUTOSAVE_MS", "2000")))
+        self.autosave_timer.timeout.connect(self._on_autosave_timer)
+        self.autosave_timer.start()
+        self._update_title()
         self.canvas.setFocus()
 
     # -- actions ---------------------------------------------------------------
@@ -148,10 +161,23 @@ class MainWindow(QMainWindow):
         self._action("presentation", "&Presentation mode (large)", self._set_presentation, "F5",
                      "Thick markers and large fonts for a projector", checkable=True)
         self._action("fit", "&Fit view to data", self.canvas_fit, "F", "Zoom to show every point")
-        self._action("import", "&Import points…", self.import_points, QKeySequence.StandardKey.Open,
+        self._action("new", "&New session", self.new_session, QKeySequence.StandardKey.New,
+                     "Start from an empty plane")
+        self._action("open", "&Open session…", lambda: self.open_session(), QKeySequence.StandardKey.Open,
+                     "Open a saved session (.json)")
+        self._action("save", "&Save session", self.save, QKeySequence.StandardKey.Save,
+                     "Save points, centres, mixture, settings, view and display options")
+        self._action("save_as", "Save session &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self._action("import", "&Import points…", self.import_points, "Ctrl+I",
                      "Load points from a CSV (two numeric columns, optional header) or .npy file")
-        self._action("export_points", "&Export points as CSV…", self.export_points,
+        self._action("export_points", "Export &points as CSV…", self.export_points,
                      tip="Save the points as CSV")
+        self._action("export_labels", "Export final &labels and responsibilities as CSV…",
+                     self.export_labels, tip="Run to convergence and save x, y, label, r_1..r_K")
+        self._action("export_frame", "Export current &frame…", lambda: self.export_dialog(False), "Ctrl+E",
+                     "PNG or SVG of the current half-step, for a slide")
+        self._action("export_run", "Export &run…", lambda: self.export_dialog(True), "Ctrl+Shift+E",
+                     "Every half-step or iteration as numbered frames, a GIF, an MP4 or a slide strip")
         self._action("clear_points", "Clear &points", s.clear_points, tip="Remove every point")
         self._action("delete_selection", "&Delete selected points", lambda: self.canvas.delete_selection(),
                      QKeySequence.StandardKey.Delete, "Remove the points selected with Shift+drag")
@@ -163,7 +189,12 @@ class MainWindow(QMainWindow):
     def _make_menus(self):
         a, bar = self.actions, self.menuBar()
         m = bar.addMenu("&File")
-        for key in ("import", "export_points", None, "quit"):
+        for key in ("new", "open"):
+            m.addAction(a[key])
+        self.recent_menu = m.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        for key in ("save", "save_as", None, "import", None, "export_frame", "export_run", "export_points",
+                    "export_labels", None, "quit"):
             m.addSeparator() if key is None else m.addAction(a[key])
         m = bar.addMenu("&Edit")
         for key in ("undo", "redo", None, "tool_points", "tool_centres", None, "delete_selection",
@@ -185,7 +216,8 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Main")
         tb.setObjectName("mainToolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for key in ("tool_points", "tool_centres", None, "undo", "redo", None, "import", "fit",
+        for key in ("open", "save", None, "tool_points", "tool_centres", None, "undo", "redo", None,
+                    "export_frame", "fit",
                     None, "show_field", "show_ellipses", "presentation"):
             tb.addSeparator() if key is None else tb.addAction(self.actions[key])
         self.addToolBar(tb)
@@ -224,7 +256,170 @@ class MainWindow(QMainWindow):
     def canvas_fit(self):
         self.canvas.fit_to_data()
 
+    # -- sessions ----------------------------------------------------------------
+    def _update_title(self):
+        name = os.path.basename(self.path) if self.path else "untitled"
+        self.setWindowTitle(f"{name}[*] — ClusterLab")
+        self.setWindowModified(self.session.modified)
+
+    def view_range(self):
+        (x0, x1), (y0, y1) = self.canvas.viewbox.viewRange()
+        return (float(x0), float(x1), float(y0), float(y1))
+
+    def maybe_save(self):
+        """Ask before unsaved work is thrown away; False means the user cancelled."""
+        if not self.session.modified:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", "Save the changes to this session first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_session(self):
+        if not self.maybe_save():
+            return
+        from engine.session_file import SessionData
+        import numpy as np
+        self.session.load_data(SessionData(points=np.zeros((0, 2)), centres=np.zeros((0, 2))))
+        self.session.mark_saved()
+        recovery.clear_recovery()
+        self.path = None
+        self._update_title()
+
+    def open_session(self, path=None):
+        if not self.maybe_save():
+            return False
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "ClusterLab session (*.json)")
+            if not path:
+                return False
+        try:
+            data = load_session(path)
+        except ValueError as exc:
+            QMessageBox.warning(self, "Cannot open session", str(exc))
+            return False
+        self.apply_session(data)
+        self.session.mark_saved()
+        recovery.clear_recovery()
+        self.path = str(path)
+        self._remember(self.path)
+        self._update_title()
+        self.statusBar().showMessage(f"Opened {os.path.basename(path)}", 8000)
+        return True
+
+    def apply_session(self, data):
+        self.session.load_data(data)
+        for key, option in (("show_field", "field"), ("show_lines", "lines"), ("show_trails", "trails"),
+                            ("show_ellipses", "ellipses"), ("show_true_mixture", "true_mixture")):
+            self.actions[key].setChecked(bool(self.session.display[option]))
+        self.actions["presentation"].setChecked(self.session.display["marker_scale"] > 1)
+        if data.view is not None:
+            x0, x1, y0, y1 = data.view
+            self.canvas.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        else:
+            self.canvas.fit_to_data()
+
+    def save(self):
+        return self.save_as(self.path) if self.path else self.save_as()
+
+    def save_as(self, path=None):
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json",
+                                                  "ClusterLab session (*.json)")
+            if not path:
+                return False
+        try:
+            save_session(path, self.session.to_data(self.view_range()))
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Cannot save", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+            return False
+        self.path = str(path)
+        self.session.mark_saved()
+        recovery.clear_recovery()
+        self._remember(self.path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {os.path.basename(path)}", 8000)
+        return True
+
+    def _remember(self, path):
+        settings = QSettings()
+        recent = [p for p in (settings.value("recent", []) or []) if p != path]
+        settings.setValue("recent", [path] + recent[:7])
+
+    def _fill_recent_menu(self):
+        self.recent_menu.clear()
+        recent = QSettings().value("recent", []) or []
+        for path in recent:
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_session(p))
+        if not recent:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _on_autosave_timer(self):
+        s = self.session
+        if s.modified and s.edit_serial != self._autosaved_serial:
+            try:
+                recovery.write_recovery(s.to_data(self.view_range()), self.path)
+                self._autosaved_serial = s.edit_serial
+            except OSError as exc:
+                self.statusBar().showMessage(f"Autosave failed: {exc.strerror}", 8000)
+
+    def offer_recovery(self, ask=None):
+        """On start: if unsaved work was left behind, offer to restore it."""
+        found = recovery.read_recovery()
+        if found is None:
+            return False
+        data, source, mtime = found
+        import time
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(mtime))
+        ask = ask or (lambda text: QMessageBox.question(
+            self, "Restore unsaved work?", text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes)
+        what = f"of {os.path.basename(source)} " if source else ""
+        if ask(f"ClusterLab closed with unsaved work {what}(last autosaved {when}). Restore it?"):
+            self.apply_session(data)
+            self.path = source
+            self.session._touch()  # restored work is still unsaved
+            self._update_title()
+            return True
+        recovery.clear_recovery()
+        return False
+
+    # -- export ------------------------------------------------------------------
+    def export_dialog(self, whole_run):
+        if not len(self.session.points) or not len(self.session.centres):
+            QMessageBox.information(self, "Nothing to export", "Add points and centres first.")
+            return
+        dialog = ExportDialog(self, whole_run)
+        if dialog.exec() != ExportDialog.DialogCode.Accepted:
+            return
+        options = dialog.options(self.session, self.view_range())
+        if whole_run:
+            outputs = dialog.outputs()
+            if len(outputs) == 1:
+                QMessageBox.information(self, "Nothing to export", "Choose at least one output.")
+                return
+        else:
+            path, chosen = QFileDialog.getSaveFileName(self, "Export frame", "frame.png",
+                                                       "PNG image (*.png);;SVG drawing (*.svg)")
+            if not path:
+                return
+            fmt = "svg" if path.lower().endswith(".svg") or "svg" in chosen.lower() else "png"
+            outputs = {"frame": (path, fmt, self.session.index)}
+        self.exporter.start(options, outputs)
+
+    def export_labels(self):
+        if not len(self.session.points) or not len(self.session.centres):
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")
+        if path:
+            self.session.client.call(write_labels_csv, self.session.scenario(), path)
+
     def import_points(self, path=None):
+        """Points from a CSV or .npy file (replacing the current ones, undoable)."""
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Import points", "",
                                                   "Points (*.csv *.npy);;All files (*)")
@@ -266,10 +461,19 @@ class MainWindow(QMainWindow):
     def dropEvent(self, ev):
         for url in ev.mimeData().urls():
             if url.isLocalFile():
-                self.import_points(url.toLocalFile())
+                path = url.toLocalFile()
+                if path.lower().endswith(".json"):
+                    self.open_session(path)
+                else:
+                    self.import_points(path)
                 break
 
     def closeEvent(self, ev):
         self.player.pause()
+        if not self.maybe_save():
+            ev.ignore()
+            return
+        recovery.clear_recovery()  # saved or deliberately discarded
+        self.autosave_timer.stop()
         self.session.close()
         super().closeEvent(ev)

@@ -106,6 +106,7 @@ class SessionModel(QObject):
     sigStepChanged = Signal(int)
     sigFrameChanged = Signal()
     sigMessage = Signal(str)
+    sigModifiedChanged = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -131,7 +132,21 @@ class SessionModel(QObject):
         self.error = None
         self.viewport = None
         self._dragging = None
+        self.modified = False
+        self.edit_serial = 0  # bumped by every edit: the autosave writes when it moved
         self._restart()
+
+    def _touch(self):
+        """Something the user set up changed: unsaved work now exists."""
+        self.edit_serial += 1
+        if not self.modified:
+            self.modified = True
+            self.sigModifiedChanged.emit(True)
+
+    def mark_saved(self):
+        if self.modified:
+            self.modified = False
+            self.sigModifiedChanged.emit(False)
 
     # -- arrays and the undo stack -----------------------------------------
     def _array(self, which):
@@ -139,6 +154,7 @@ class SessionModel(QObject):
 
     def _assign(self, which, value):
         value = np.asarray(value, dtype=np.float64).reshape(-1, 2)
+        self._touch()
         if which == "points":
             self.points = value
             self.sigPointsChanged.emit()
@@ -205,6 +221,7 @@ class SessionModel(QObject):
     # -- data sources --------------------------------------------------------
     def set_mixture(self, mixture):
         self.mixture = mixture
+        self._touch()
         self.sigMixtureChanged.emit()
 
     def sample(self, append=False):
@@ -250,28 +267,62 @@ class SessionModel(QObject):
     def set_algorithm(self, name):
         if name != self.algorithm:
             self.algorithm = name
+            self._touch()
             self.sigSettingsChanged.emit()
             self._restart()
 
     def set_setting(self, key, value):
         if self.settings.get(key) != value:
             self.settings[key] = value
+            self._touch()
             self.sigSettingsChanged.emit()
             self._restart()
 
     def set_seed(self, seed):
-        self.seed = int(seed)
-        self.sigSettingsChanged.emit()
+        if int(seed) != self.seed:
+            self.seed = int(seed)
+            self._touch()
+            self.sigSettingsChanged.emit()
 
     def set_n_clusters(self, k):
-        self.n_clusters = int(k)
-        self.sigSettingsChanged.emit()
+        if int(k) != self.n_clusters:
+            self.n_clusters = int(k)
+            self._touch()
+            self.sigSettingsChanged.emit()
 
     def set_display(self, key, value):
         if self.display.get(key) != value:
             self.display[key] = value
+            self._touch()
             self.sigDisplayChanged.emit()
             self.request_frame(self.index)
+
+    # -- files ---------------------------------------------------------------
+    def to_data(self, view=None):
+        """The session as the engine's SessionData (what a session file holds)."""
+        from engine.session_file import SessionData
+        return SessionData(points=self.points.copy(), centres=self.centres.copy(),
+                           algorithm=self.algorithm, settings=dict(self.settings), seed=self.seed,
+                           init_method=self.init_method, n_clusters=self.n_clusters,
+                           mixture=self.mixture, sample_n=self.sample_n, view=view,
+                           display=dict(self.display))
+
+    def load_data(self, data):
+        """Replace everything by a loaded session; the undo history starts afresh."""
+        self.undo_stack.clear()
+        self.points = np.asarray(data.points, dtype=float).reshape(-1, 2)
+        self.centres = np.asarray(data.centres, dtype=float).reshape(-1, 2)
+        self.algorithm = data.algorithm
+        self.settings = {**DEFAULT_SETTINGS, **data.settings}
+        self.seed, self.init_method, self.n_clusters = data.seed, data.init_method, data.n_clusters
+        if data.mixture is not None:
+            self.mixture = data.mixture
+        self.sample_n = data.sample_n
+        self.display = {**DEFAULT_DISPLAY, **{k: v for k, v in data.display.items() if k in DEFAULT_DISPLAY}}
+        for signal in (self.sigPointsChanged, self.sigCentresChanged, self.sigMixtureChanged,
+                       self.sigSettingsChanged, self.sigDisplayChanged):
+            signal.emit()
+        self._restart()
 
     # -- the run -----------------------------------------------------------
     def scenario(self):

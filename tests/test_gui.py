@@ -23,15 +23,16 @@ def wait_idle(qtbot, session, timeout=20000):
 @pytest.fixture
 def window(qtbot):
     session = SessionModel()
-    win = MainWindow(session)
-    qtbot.addWidget(win)
+    win = MainWindow(session)  # closed below, not by qtbot: its hook would close it still modified
     win.resize(1200, 800)
     win.show()
     qtbot.waitExposed(win)
     wait_idle(qtbot, session)
     yield win
     win.player.pause()
-    session.close()
+    session.mark_saved()  # no "save changes?" question at teardown
+    win.close()
+    win.deleteLater()
 
 
 def scenario_window(window, qtbot, points, centres, algorithm="kmeans", **settings):

@@ -1,0 +1,243 @@
+"""Export from the window: the current frame, or a whole run, with progress and Cancel.
+
+The rendering runs on the engine worker (the one thread allowed to run the
+parallel kernels), so the window never freezes; a progress dialog follows it
+and Cancel stops it between frames.
+"""
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QMessageBox,
+                               QProgressDialog, QPushButton, QSpinBox, QWidget)
+
+from .export import (ExportCancelled, ExportOptions, FrameRenderer, export_frames, export_gif,
+                     export_mp4, export_strip, frame_indices)
+
+SIZES = (("1280 × 720", (1280, 720)), ("1920 × 1080 (Full HD)", (1920, 1080)),
+         ("3840 × 2160 (4K)", (3840, 2160)), ("1024 × 768 (4:3)", (1024, 768)), ("custom", None))
+
+
+class _Progress(QObject):
+    """Carries progress from the worker thread to the dialog (queued signal)."""
+
+    sigProgress = Signal(int, int)
+
+
+def run_export_job(scenario, options, outputs, progress=None, cancel=None):
+    """Build the run from the scenario and write ``outputs`` (on the worker thread).
+
+    outputs: dict with any of frames=(folder, fmt), gif=(path, fps, loop), mp4=(path, fps),
+    strip=(path, cols), frame=(path, fmt, index), every="half" | "iteration".
+    """
+    run = scenario.start().run()
+    renderer = FrameRenderer(run, options)
+    indices = frame_indices(run, outputs.get("every", "half"))
+    written = []
+    if "frame" in outputs:
+        path, fmt, index = outputs["frame"]
+        index = min(index, len(run.history) - 1)
+        (renderer.save_svg if fmt == "svg" else renderer.save_png)(index, path)
+        written.append(str(path))
+    if "frames" in outputs:
+        folder, fmt = outputs["frames"]
+        written += [str(p) for p in export_frames(renderer, folder, indices, fmt, progress, cancel)]
+    if "gif" in outputs:
+        path, fps, loop = outputs["gif"]
+        written.append(str(export_gif(renderer, path, indices, fps, loop, progress, cancel)))
+    if "mp4" in outputs:
+        path, fps = outputs["mp4"]
+        written.append(str(export_mp4(renderer, path, indices, fps, progress, cancel)))
+    if "strip" in outputs:
+        path, cols = outputs["strip"]
+        written.append(str(export_strip(renderer, path, indices, cols, progress, cancel)[0]))
+    return written
+
+
+class ExportDialog(QDialog):
+    """Size, background and content; for a whole run also the outputs."""
+
+    def __init__(self, parent, whole_run):
+        super().__init__(parent)
+        self.whole_run = whole_run
+        self.setWindowTitle("Export run" if whole_run else "Export current frame")
+        form = QFormLayout(self)
+        self.size = QComboBox()
+        for label, size in SIZES:
+            self.size.addItem(label, size)
+        self.size.setCurrentIndex(1)
+        self.width_spin, self.height_spin = QSpinBox(), QSpinBox()
+        for spin, value in ((self.width_spin, 1920), (self.height_spin, 1080)):
+            spin.setRange(16, 16384)
+            spin.setValue(value)
+        self.size.currentIndexChanged.connect(self._on_size)
+        row = QHBoxLayout()
+        row.addWidget(self.size, 1)
+        row.addWidget(self.width_spin)
+        row.addWidget(self.height_spin)
+        form.addRow("Size (pixels)", row)
+        self.transparent = QCheckBox("transparent background")
+        self.caption = QCheckBox("caption: step name and objective")
+        self.caption.setChecked(True)
+        self.legend = QCheckBox("legend")
+        self.legend.setChecked(True)
+        self.cost = QCheckBox("cost plot under the canvas")
+        for w in (self.transparent, self.caption, self.legend, self.cost):
+            form.addRow(w)
+        if whole_run:
+            self.every = QComboBox()
+            self.every.addItem("every half-step", "half")
+            self.every.addItem("every iteration", "iteration")
+            form.addRow("Frames", self.every)
+            self.frames_dir = self._path_row(form, "Numbered frames in", folder=True)
+            self.frames_fmt = QComboBox()
+            self.frames_fmt.addItems(["png", "svg"])
+            form.addRow("Frame format", self.frames_fmt)
+            self.gif = self._path_row(form, "Animated GIF", "GIF (*.gif)")
+            self.mp4 = self._path_row(form, "MP4 video", "MP4 (*.mp4)")
+            self.fps = QDoubleSpinBox()
+            self.fps.setRange(0.1, 60)
+            self.fps.setValue(4)
+            form.addRow("Frames per second", self.fps)
+            self.strip = self._path_row(form, "Slide strip", "PNG (*.png)")
+            self.cols = QSpinBox()
+            self.cols.setRange(1, 12)
+            self.cols.setValue(4)
+            form.addRow("Strip columns", self.cols)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self._on_size()
+
+    def _path_row(self, form, label, filter_text="", folder=False):
+        edit = QLineEdit()
+        edit.setPlaceholderText("(none)")
+        pick = QPushButton("…")
+
+        def choose():
+            if folder:
+                path = QFileDialog.getExistingDirectory(self, label)
+            else:
+                path, _ = QFileDialog.getSaveFileName(self, label, "", filter_text)
+            if path:
+                edit.setText(path)
+        pick.clicked.connect(choose)
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(pick)
+        holder = QWidget()
+        holder.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        form.addRow(label, holder)
+        return edit
+
+    def _on_size(self):
+        size = self.size.currentData()
+        custom = size is None
+        self.width_spin.setEnabled(custom)
+        self.height_spin.setEnabled(custom)
+        if size:
+            self.width_spin.setValue(size[0])
+            self.height_spin.setValue(size[1])
+
+    def options(self, session, view):
+        return ExportOptions(width=self.width_spin.value(), height=self.height_spin.value(),
+                             transparent=self.transparent.isChecked(), caption=self.caption.isChecked(),
+                             legend=self.legend.isChecked(), cost_plot=self.cost.isChecked(),
+                             lines=session.display["lines"], trails=session.display["trails"],
+                             ellipses=session.display["ellipses"], view=view)
+
+    def outputs(self):
+        out = {"every": self.every.currentData()}
+        if self.frames_dir.text():
+            out["frames"] = (Path(self.frames_dir.text()), self.frames_fmt.currentText())
+        if self.gif.text():
+            out["gif"] = (Path(self.gif.text()), self.fps.value(), 0)
+        if self.mp4.text():
+            out["mp4"] = (Path(self.mp4.text()), self.fps.value())
+        if self.strip.text():
+            out["strip"] = (Path(self.strip.text()), self.cols.value())
+        return out
+
+
+class ExportController(QObject):
+    """Starts an export on the worker, shows progress, reports the result."""
+
+    sigFinished = Signal(object, object)  # written paths or None, error message or None
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self._generation = None
+        self._cancel = None
+        self._dialog = None
+        self.window.session.client.sigCalled.connect(self._on_client_called)
+
+    @property
+    def busy(self):
+        return self._generation is not None
+
+    def start(self, options, outputs, show_progress=True):
+        if self.busy:
+            return False
+        self._cancel = threading.Event()
+        progress = _Progress(self)
+        if show_progress:
+            self._dialog = QProgressDialog("Exporting frames…", "Cancel", 0, 100, self.window)
+            self._dialog.setWindowModality(Qt.WindowModality.WindowModal)
+            self._dialog.setMinimumDuration(300)
+            self._dialog.canceled.connect(self._cancel.set)
+            progress.sigProgress.connect(self._on_progress)
+        self._progress = progress
+        self._generation = self.window.session.client.call(
+            run_export_job, self.window.session.scenario(), options, outputs,
+            progress.sigProgress.emit, self._cancel)
+        return True
+
+    def cancel(self):
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def _on_progress(self, done, total):
+        if self._dialog is not None:
+            self._dialog.setMaximum(max(total, 1))
+            self._dialog.setValue(done)
+
+    def _on_client_called(self, generation, result, error):
+        if generation != self._generation:
+            return
+        self._generation = None
+        if self._dialog is not None:
+            self._dialog.reset()
+            self._dialog = None
+        if isinstance(error, ExportCancelled):
+            self.window.statusBar().showMessage("Export cancelled", 8000)
+            self.sigFinished.emit(None, "cancelled")
+        elif error is not None:
+            message = str(error) if isinstance(error, (ValueError, OSError)) else repr(error)
+            QMessageBox.warning(self.window, "Export failed", message)
+            self.sigFinished.emit(None, message)
+        else:
+            self.window.statusBar().showMessage(
+                f"Exported {len(result)} file{'s' if len(result) != 1 else ''}"
+                + (f" to {Path(result[0]).parent}" if result else ""), 10000)
+            self.sigFinished.emit(result, None)
+
+
+def write_labels_csv(scenario, path):
+    """x, y, the final label and r_1..r_K of every point, after running to convergence."""
+    import numpy as np
+
+    from engine.formats import atomic_write_text
+    run = scenario.start().run()
+    resp = run.algorithm.responsibilities(run.data, run.current)
+    labels = np.argmax(resp, axis=1)
+    K = resp.shape[1]
+    header = ",".join(["x", "y", "label"] + [f"r_{k + 1}" for k in range(K)])
+    rows = [",".join([repr(float(x)), repr(float(y)), str(int(lab) + 1)] + [f"{v:.6g}" for v in r])
+            for (x, y), lab, r in zip(run.data.X[:, :2], labels, resp)]
+    atomic_write_text(path, header + "\n" + "\n".join(rows) + "\n")
+    return [str(path)]
