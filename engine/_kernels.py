@@ -145,6 +145,13 @@ def _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, m
     return ll
 
 
+@njit(cache=True, nogil=True)
+def _scratch(K, B):
+    """Per-chunk work arrays: log joints a and exponentials e (K, B); mx, s, y, work (B,)."""
+    return (np.empty((K, B)), np.empty((K, B)), np.empty(B), np.empty(B), np.empty(B),
+            np.empty(B))
+
+
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
 def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
     """E-step sufficient statistics of a Gaussian mixture (soft k-means too).
@@ -181,12 +188,7 @@ def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
         start = c * CHUNK
         stop = min(N, start + CHUNK)
         B = stop - start
-        a = np.empty((K, B))
-        e = np.empty((K, B))
-        y = np.empty(B)
-        mx = np.empty(B)
-        s = np.empty(B)
-        work = np.empty(B)
+        a, e, mx, s, y, work = _scratch(K, B)
         p_ll[c] = _responsibilities_block(XT, start, stop, means, chol_prec, log_coef,
                                           a, e, mx, s, y, work)
         nent = 0.0
@@ -262,12 +264,7 @@ def gaussian_responsibilities(XT, means, chol_prec, log_coef, out):
         start = c * CHUNK
         stop = min(N, start + CHUNK)
         B = stop - start
-        a = np.empty((K, B))
-        e = np.empty((K, B))
-        y = np.empty(B)
-        mx = np.empty(B)
-        s = np.empty(B)
-        work = np.empty(B)
+        a, e, mx, s, y, work = _scratch(K, B)
         _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, mx, s, y, work)
         rows = out[start:stop]  # a slice: no wraparound check on start + n
         for n in range(B):

@@ -72,7 +72,8 @@ def _read_npy(path):
     return arr.astype(np.float64)
 
 
-def _check_path(path):
+def check_readable_file(path):
+    """The path as a Path if it names a file we may read; ValueError otherwise."""
     from .session_file import check_file_size
     path = Path(path)
     if not path.exists():
@@ -88,7 +89,7 @@ def load_points(path):
 
     Returns ndarray of shape (n_samples, n_features), float64, finite.
     """
-    path = _check_path(path)
+    path = check_readable_file(path)
     if path.suffix.lower() == ".npy":
         X = _read_npy(path)
         if X.ndim != 2 or X.shape[1] < 2:
@@ -106,7 +107,7 @@ def load_points(path):
 
 def load_matrix(path, what):
     """Centres or weights from .csv (rows of numbers) or any array from .npy."""
-    path = _check_path(path)
+    path = check_readable_file(path)
     arr = _read_npy(path) if path.suffix.lower() == ".npy" else _read_csv(path, min_columns=1)
     try:
         check_finite(arr, what)

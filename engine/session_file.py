@@ -141,12 +141,9 @@ def session_from_dict(obj, path="session"):
 
 def load_session(path):
     """Read a session file; ValueError with the reason for any bad file."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path}: no such file")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a file")
-    if check_file_size(path) == 0:
+    from .formats import check_readable_file
+    path = check_readable_file(path)
+    if path.stat().st_size == 0:
         raise ValueError(f"{path}: file is empty")
     try:
         text = path.read_text(encoding="utf-8")

@@ -27,6 +27,15 @@ def slider_from_beta(beta):
     return int(round((math.log10(beta) - BETA_MIN_LOG) / (BETA_MAX_LOG - BETA_MIN_LOG) * BETA_STEPS))
 
 
+def _combo(items, tip):
+    """A combo box of (data -> label) items."""
+    box = QComboBox()
+    for data, label in items.items():
+        box.addItem(label, data)
+    box.setToolTip(tip)
+    return box
+
+
 def _button(text, tip, slot):
     b = QPushButton(text)
     b.setToolTip(tip)
@@ -143,10 +152,8 @@ class ControlPanel(QScrollArea):
         s = self.session
         box = QGroupBox("Data")
         form = QFormLayout(box)
-        self.preset = QComboBox()
-        for name, label in PRESET_LABELS.items():
-            self.preset.addItem(label, name)
-        self.preset.setToolTip("Teaching scenarios: sample the points and place the centres in one click")
+        self.preset = _combo(PRESET_LABELS, "Teaching scenarios: sample the points and place the "
+                             "centres in one click")
         load = _button("Load", "Load this preset: its points, K and initial centres",
                        lambda: s.load_preset(self.preset.currentData()))
         row = QHBoxLayout()
@@ -212,10 +219,8 @@ class ControlPanel(QScrollArea):
         s = self.session
         box = QGroupBox("Algorithm")
         form = QFormLayout(box)
-        self.algorithm = QComboBox()
-        for name, label in ALGORITHM_LABELS.items():
-            self.algorithm.addItem(label, name)
-        self.algorithm.setToolTip("Changing a setting restarts the run from its initial state")
+        self.algorithm = _combo(ALGORITHM_LABELS, "Changing a setting restarts the run from its "
+                                "initial state")
         self.algorithm.currentIndexChanged.connect(
             lambda _: s.set_algorithm(self.algorithm.currentData()))
         form.addRow("Algorithm", self.algorithm)

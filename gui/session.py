@@ -132,6 +132,7 @@ class SessionModel(QObject):
         self.error = None
         self.viewport = None
         self._dragging = None
+        self._wanted = 0
         self.modified = False
         self.edit_serial = 0  # bumped by every edit: the autosave writes when it moved
         self._restart()
@@ -295,7 +296,7 @@ class SessionModel(QObject):
             self.display[key] = value
             self._touch()
             self.sigDisplayChanged.emit()
-            self.request_frame(self.index)
+            self.request_frame(self._wanted)
 
     # -- files ---------------------------------------------------------------
     def to_data(self, view=None):
@@ -348,9 +349,12 @@ class SessionModel(QObject):
     def set_viewport(self, viewport):
         if viewport != self.viewport:
             self.viewport = viewport
-            self.request_frame(self.index)
+            # the newest request supersedes older ones, so ask again for the step
+            # the user asked for last, not the one on screen
+            self.request_frame(self._wanted)
 
     def request_frame(self, index):
+        """Ask the worker for the frame of half-step ``index``; newer requests supersede it."""
         self._wanted = index
         self.client.request_frame(self.run_id, max(0, index), self.viewport, self.display["lines"])
 

@@ -72,6 +72,7 @@ class _Worker(QObject):
     sigFrame = Signal(object)
     sigReset = Signal(int, object)  # run id, error message or None
     sigCalled = Signal(int, object, object)  # generation, result, error
+    sigDone = Signal()  # after each request, behind its result: "idle" never outruns a frame
 
     def __init__(self, client):
         super().__init__()
@@ -99,7 +100,7 @@ class _Worker(QObject):
                 except Exception as exc:  # reported to the caller, never lost
                     self.sigCalled.emit(req.generation, None, exc)
         finally:
-            self._client._done(req)
+            self.sigDone.emit()
 
     def _reset(self, run_id, scenario):
         self._run_id = run_id
@@ -215,6 +216,9 @@ class EngineClient(QObject):
         self._worker.sigFrame.connect(self.sigFrame)
         self._worker.sigReset.connect(self.sigReset)
         self._worker.sigCalled.connect(self.sigCalled)
+        # queued to this (UI) thread after the request's own result signal, so a
+        # caller that sees "idle" has already received every frame
+        self._worker.sigDone.connect(self._on_worker_done)
         self._thread.start()
 
     def _send(self, kind, payload):
@@ -226,7 +230,7 @@ class EngineClient(QObject):
         self._sigRequest.emit(_Request(gen, kind, payload))
         return gen
 
-    def _done(self, req):
+    def _on_worker_done(self):
         with self._lock:
             self._pending -= 1
             idle = self._pending == 0

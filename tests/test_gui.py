@@ -187,6 +187,8 @@ def test_cost_plot_has_one_point_per_half_step_and_j_never_increases(window, qtb
     assert np.all(data["assign"][0] % 2 == 1) and np.all(data["refit"][0] % 2 == 0)
     # clicking the plot jumps the timeline; scrubbing moves the marker
     plot = window.cost_plot
+    plot.viewport().repaint()  # pyqtgraph settles auto-ranges when it paints
+    QApplication.processEvents()
     scene_pt = plot.plotItem.vb.mapViewToScene(QPointF(3, j[2]))
     QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=plot.mapFromScene(scene_pt))
     wait_idle(qtbot, s)
