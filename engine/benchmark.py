@@ -110,7 +110,7 @@ def run_benchmark(n=1_000_000, k=10, repeats=5, sklearn=True, out=print):
         f" scikit-learn {sk_full * 1e3:.2f} ms/iteration -> ours {sk_full / ours_run:5.1f}x faster")
     for cov in ("full", "diag", "spherical", "tied"):
         sk_gm = time_sklearn_iteration(
-            lambda it: GaussianMixture(n_components=k, covariance_type=cov, max_iter=it, tol=0.0,
+            lambda it, cov=cov: GaussianMixture(n_components=k, covariance_type=cov, max_iter=it, tol=0.0,
                                        means_init=centres, init_params="random_from_data",
                                        random_state=0), X, max(2, repeats // 2), m=2)
         label = f"EM {cov}"

@@ -12,9 +12,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from engine.initialisation import initial_centres
-from engine.sampling import PRESETS, Mixture, old_faithful
+from engine.sampling import PRESETS, old_faithful
 from engine.scenario import Scenario
-from engine.snapshot import PHASE_TITLES
 
 from .worker import EngineClient
 
@@ -438,5 +437,3 @@ def objective_text(snap):
         return f"J = {snap.cost:.4g}"
     return ""
 
-
-__all__ = ["SessionModel", "PHASE_TITLES", "Mixture", "objective_text"]

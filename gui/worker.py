@@ -199,7 +199,6 @@ class EngineClient(QObject):
     sigFrame = Signal(object)
     sigReset = Signal(int, object)
     sigCalled = Signal(int, object, object)
-    sigIdle = Signal()
     _sigRequest = Signal(object)
 
     def __init__(self, parent=None):
@@ -233,9 +232,6 @@ class EngineClient(QObject):
     def _on_worker_done(self):
         with self._lock:
             self._pending -= 1
-            idle = self._pending == 0
-        if idle:
-            self.sigIdle.emit()
 
     @property
     def idle(self):

@@ -145,7 +145,7 @@ def test_sampling_is_reproducible():
 
 
 def test_presets_sample_and_old_faithful_is_standardised():
-    for name, (_, mixture, k, centres) in PRESETS.items():
+    for _, mixture, k, centres in PRESETS.values():
         X, _ = mixture.sample(200, seed=0)
         assert X.shape == (200, 2)
         assert centres is None or centres.shape == (k, 2)
