@@ -18,7 +18,13 @@ from .sampling import Mixture
 from .scenario import ALGORITHM_NAMES, Scenario, make_algorithm
 from .validation import check_centres, check_choice, check_data
 
+import base64
+
 SESSION_FORMAT = "clusterlab-session"
+# Up to this many numbers an array is written as JSON lists (readable, diffable);
+# above, as base64 of little-endian float64: 1e6 points encode in ~30 ms instead of
+# ~2 s, which matters for the autosave on the UI thread.
+INLINE_NUMBERS_MAX = 200_000
 SESSION_VERSION = 1
 SETTING_KEYS = ("beta", "covariance_type", "reg_covar", "learn_weights", "max_iter", "tol")
 
@@ -66,7 +72,7 @@ class SessionData:
         return {
             "format": SESSION_FORMAT,
             "version": SESSION_VERSION,
-            "points": self.points.tolist(),
+            "points": encode_array(self.points),
             "centres": self.centres.tolist(),
             "algorithm": self.algorithm,
             "settings": {k: self.settings[k] for k in SETTING_KEYS if k in self.settings},
@@ -78,6 +84,30 @@ class SessionData:
             "view": None if self.view is None else [float(v) for v in self.view],
             "display": dict(self.display),
         }
+
+
+def encode_array(arr):
+    arr = np.ascontiguousarray(arr, dtype="<f8")
+    if arr.size <= INLINE_NUMBERS_MAX:
+        return arr.tolist()
+    return {"shape": list(arr.shape), "dtype": "<f8",
+            "base64": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+def decode_array(value, what):
+    """A list of lists, or the base64 form of ``encode_array``: ndarray, or ValueError."""
+    if isinstance(value, dict):
+        try:
+            shape = tuple(int(v) for v in value["shape"])
+            if value.get("dtype") != "<f8" or len(shape) != 2:
+                raise ValueError
+            raw = base64.b64decode(value["base64"], validate=True)
+            return np.frombuffer(raw, dtype="<f8").reshape(shape).astype(np.float64)
+        except (KeyError, TypeError, ValueError, base64.binascii.Error):
+            raise ValueError(f"{what}: a malformed packed array") from None
+    if not isinstance(value, list):
+        raise ValueError(f"field '{what}' has the wrong type ({type(value).__name__})")
+    return value
 
 
 def save_session(path, data):
@@ -103,9 +133,10 @@ def session_from_dict(obj, path="session"):
     if version != SESSION_VERSION:
         raise ValueError(f"{path}: session version {version!r} is not supported (this ClusterLab "
                          f"reads version {SESSION_VERSION})")
-    raw_points = _require(obj, "points", list, path)
+    raw_points = _require(obj, "points", None, path)
     try:
-        points = check_data(raw_points) if raw_points else np.zeros((0, 2))
+        raw_points = decode_array(raw_points, "points")
+        points = check_data(raw_points) if len(raw_points) else np.zeros((0, 2))
         if points.shape[1] != 2:
             raise ValueError(f"points must have 2 columns, got {points.shape[1]}")
         raw_centres = _require(obj, "centres", list, path)

@@ -66,7 +66,7 @@ def playing_fps(n, k=10, seconds=4.0, size=(1600, 1000), algorithm="soft-kmeans"
     frames = [f for f in shown if f.index > 0]
     split = {key: float(np.median([f.seconds.get(key, 0.0) for f in frames]) if frames else 0.0)
              for key in ("step", "colours", "splat")}
-    session.close()
+    session.mark_saved()  # nothing to save: close without the question
     window.close()
     return len(frames) / elapsed, split
 

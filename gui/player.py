@@ -21,7 +21,7 @@ class Player(QObject):
         # A tick that finds the worker busy is owed, and paid as soon as the
         # frame lands: playback then runs as fast as frames can be made, up to speed.
         self._owed = False
-        session.sigFrameChanged.connect(self._on_session_frame)
+        session.client.sigIdle.connect(self._on_client_idle)
 
     @property
     def playing(self):
@@ -57,8 +57,8 @@ class Player(QObject):
             return
         self._advance()
 
-    def _on_session_frame(self):
-        if self._owed and self.playing and not self.session.busy:
+    def _on_client_idle(self):
+        if self._owed and self.playing:
             self._advance()
 
     def _advance(self):

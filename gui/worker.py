@@ -199,6 +199,7 @@ class EngineClient(QObject):
     sigFrame = Signal(object)
     sigReset = Signal(int, object)
     sigCalled = Signal(int, object, object)
+    sigIdle = Signal()  # every request answered, every result delivered
     _sigRequest = Signal(object)
 
     def __init__(self, parent=None):
@@ -232,6 +233,9 @@ class EngineClient(QObject):
     def _on_worker_done(self):
         with self._lock:
             self._pending -= 1
+            idle = self._pending == 0
+        if idle:
+            self.sigIdle.emit()
 
     @property
     def idle(self):

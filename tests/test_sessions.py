@@ -45,6 +45,22 @@ def test_session_round_trip_reproduces_the_same_trace(tmp_path, three_blobs):
     assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left nothing behind
 
 
+def test_large_sessions_pack_their_points(tmp_path, monkeypatch):
+    import engine.session_file as sf
+    monkeypatch.setattr(sf, "INLINE_NUMBERS_MAX", 10)
+    rng = np.random.default_rng(1)
+    data = SessionData(points=rng.normal(size=(50, 2)), centres=np.zeros((0, 2)))
+    path = tmp_path / "big.json"
+    save_session(path, data)
+    assert "base64" in json.loads(path.read_text())["points"]
+    np.testing.assert_array_equal(load_session(path).points, data.points)
+    broken = json.loads(path.read_text())
+    broken["points"]["base64"] = "!!!"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match="malformed packed array"):
+        load_session(path)
+
+
 def _write(tmp_path, text, name="bad.json"):
     path = tmp_path / name
     path.write_text(text) if isinstance(text, str) else path.write_bytes(text)
