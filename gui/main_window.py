@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import os
+import sys
+import threading
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
         session.sigModifiedChanged.connect(self.setWindowModified)
         self.exporter = ExportController(self)
         self._autosaved_serial = 0
+        self._autosave_thread = None
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(int(os.environ.get("CLUSTERLAB_AUTOSAVE_MS", "2000")))
         self.autosave_timer.timeout.connect(self._on_autosave_timer)
@@ -285,7 +288,7 @@ class MainWindow(QMainWindow):
         import numpy as np
         self.session.load_data(SessionData(points=np.zeros((0, 2)), centres=np.zeros((0, 2))))
         self.session.mark_saved()
-        recovery.clear_recovery()
+        self._clear_recovery()
         self.path = None
         self._update_title()
 
@@ -303,7 +306,7 @@ class MainWindow(QMainWindow):
             return False
         self.apply_session(data)
         self.session.mark_saved()
-        recovery.clear_recovery()
+        self._clear_recovery()
         self.path = str(path)
         self._remember(self.path)
         self._update_title()
@@ -338,7 +341,7 @@ class MainWindow(QMainWindow):
             return False
         self.path = str(path)
         self.session.mark_saved()
-        recovery.clear_recovery()
+        self._clear_recovery()
         self._remember(self.path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {os.path.basename(path)}", 8000)
@@ -360,12 +363,28 @@ class MainWindow(QMainWindow):
 
     def _on_autosave_timer(self):
         s = self.session
-        if s.modified and s.edit_serial != self._autosaved_serial:
-            try:
-                recovery.write_recovery(s.to_data(self.view_range()), self.path)
-                self._autosaved_serial = s.edit_serial
-            except OSError as exc:
-                self.statusBar().showMessage(f"Autosave failed: {exc.strerror}", 8000)
+        busy = self._autosave_thread is not None and self._autosave_thread.is_alive()
+        if s.modified and s.edit_serial != self._autosaved_serial and not busy:
+            # Encoding and fsync take ~0.2 s at a million points: a thread does
+            # them, the UI thread only takes the snapshot of the arrays.
+            data, source = s.to_data(self.view_range()), self.path
+            self._autosaved_serial = s.edit_serial
+            self._autosave_thread = threading.Thread(target=self._write_recovery, args=(data, source),
+                                                     name="clusterlab-autosave", daemon=True)
+            self._autosave_thread.start()
+
+    def _write_recovery(self, data, source):
+        try:
+            recovery.write_recovery(data, source)
+        except OSError as exc:
+            self._autosaved_serial = -1  # try again on the next tick
+            print(f"ClusterLab: autosave failed: {exc.strerror}", file=sys.stderr)
+
+    def _clear_recovery(self):
+        """Work saved or discarded on purpose: no recovery copy, none still being written."""
+        if self._autosave_thread is not None:
+            self._autosave_thread.join()
+        recovery.clear_recovery()
 
     def offer_recovery(self, ask=None):
         """On start: if unsaved work was left behind, offer to restore it."""
@@ -385,7 +404,7 @@ class MainWindow(QMainWindow):
             self.session._touch()  # restored work is still unsaved
             self._update_title()
             return True
-        recovery.clear_recovery()
+        self._clear_recovery()
         return False
 
     # -- export ------------------------------------------------------------------
@@ -473,7 +492,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             ev.ignore()
             return
-        recovery.clear_recovery()  # saved or deliberately discarded
+        self._clear_recovery()  # saved or deliberately discarded
         self.autosave_timer.stop()
         self.session.close()
         super().closeEvent(ev)

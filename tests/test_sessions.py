@@ -219,6 +219,7 @@ def test_closing_with_unsaved_changes_asks(make_window, qtbot, monkeypatch, thre
     win = make_window()
     win.session.add_point(1.0, 2.0)
     win._on_autosave_timer()
+    win._autosave_thread.join()
     assert recovery.recovery_path().exists()
     win.close()
     assert win.isVisible() and len(asked) == 1  # cancelled: still open
