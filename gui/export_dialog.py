@@ -59,14 +59,20 @@ def run_export_job(scenario, options, outputs, progress=None, cancel=None):
 class ExportDialog(QDialog):
     """Size, background and content; for a whole run also the outputs."""
 
-    def __init__(self, parent, whole_run):
+    def __init__(self, parent, whole_run, canvas_size=None):
         super().__init__(parent)
         self.whole_run = whole_run
         self.setWindowTitle("Export run" if whole_run else "Export current frame")
         form = QFormLayout(self)
         self.size = QComboBox()
+        self.size.setToolTip("A slide size, or the canvas as it is on screen scaled by a factor")
         for label, size in SIZES:
             self.size.addItem(label, size)
+        if canvas_size is not None:
+            w, h = canvas_size
+            for factor in (1, 2, 3):
+                self.size.insertItem(self.size.count() - 1, f"canvas × {factor} ({w * factor} × {h * factor})",
+                                     (w * factor, h * factor))
         self.size.setCurrentIndex(1)
         self.width_spin, self.height_spin = QSpinBox(), QSpinBox()
         for spin, value in ((self.width_spin, 1920), (self.height_spin, 1080)):

@@ -412,7 +412,7 @@ class MainWindow(QMainWindow):
         if not len(self.session.points) or not len(self.session.centres):
             QMessageBox.information(self, "Nothing to export", "Add points and centres first.")
             return
-        dialog = ExportDialog(self, whole_run)
+        dialog = ExportDialog(self, whole_run, (self.canvas.width(), self.canvas.height()))
         if dialog.exec() != ExportDialog.DialogCode.Accepted:
             return
         options = dialog.options(self.session, self.view_range())

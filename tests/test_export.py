@@ -147,3 +147,28 @@ def test_window_export_can_be_cancelled(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: bool(finished), timeout=60000)
     assert finished[0] == (None, "cancelled")
     assert len(list((tmp_path / "f").glob("*.png"))) <= 1
+
+
+def test_labels_and_responsibilities_csv(tmp_path, three_blobs):
+    from engine.scenario import Scenario
+    from gui.export_dialog import write_labels_csv
+    path = tmp_path / "labels.csv"
+    write_labels_csv(Scenario(points=three_blobs, algorithm="em", centres=three_blobs[:3]), path)
+    rows = np.loadtxt(path, delimiter=",", skiprows=1)
+    assert path.read_text().splitlines()[0] == "x,y,label,r_1,r_2,r_3"
+    assert rows.shape == (len(three_blobs), 6)
+    np.testing.assert_allclose(rows[:, :2], three_blobs)
+    np.testing.assert_allclose(rows[:, 3:].sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(rows[:, 2], rows[:, 3:].argmax(axis=1) + 1)
+
+
+def test_export_dialog_offers_canvas_scales(qtbot):
+    from gui.export_dialog import ExportDialog
+    dialog = ExportDialog(None, True, (900, 600))
+    qtbot.addWidget(dialog)
+    sizes = [dialog.size.itemData(i) for i in range(dialog.size.count())]
+    assert (1800, 1200) in sizes and (3840, 2160) in sizes
+    dialog.size.setCurrentIndex(sizes.index((1800, 1200)))
+    assert (dialog.width_spin.value(), dialog.height_spin.value()) == (1800, 1200)
+    dialog.gif.setText("/tmp/x.gif")
+    assert set(dialog.outputs()) == {"every", "gif"}
