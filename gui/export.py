@@ -18,8 +18,8 @@ from PySide6.QtSvg import QSvgGenerator
 
 from engine.snapshot import PHASE_TITLES
 
-from .palette import point_colours
-from .render import Overlay, cluster_qcolor, paint_overlay, trails_until
+from .palette import run_colours
+from .render import Overlay, cluster_qcolor, paint_overlay, state_caption, trails_until
 from .splat import marker_radius, render_points
 
 SVG_VECTOR_MAX_POINTS = 5_000  # above this an SVG embeds the points as one image
@@ -67,15 +67,7 @@ def frame_indices(run, every="half"):
 
 
 def caption_for(run, index):
-    from .session import objective_text
-    snap = run.history[index]
-    if snap.converged:
-        done = sum(1 for s in run.history[:index + 1] if s.phase == run.algorithm.refit_phase)
-        title = f"Converged after {done} iterations"
-    else:
-        title = snap.title
-    text = objective_text(snap)
-    return f"{title} — {text}" if text else title
+    return state_caption(run.history[index])
 
 
 def short_caption(run, index):
@@ -132,15 +124,8 @@ class FrameRenderer:
     def _colours(self, index):
         source = self.run.responsibility_source(index)
         if self._colour_cache[0] == source and source is not None:
-            return self._colour_cache[1]
-        K = self.run.current.n_clusters
-        n = self.run.data.n_samples
-        if source is None:
-            colours = point_colours(K, n_points=n)
-        elif self.run.algorithm.hard:
-            colours = point_colours(K, labels=self.run.labels(source))
-        else:
-            colours = point_colours(K, responsibilities=self.run.responsibilities(source, np.float32))
+            return self._colour_cache[1]  # a refit shows the step before it
+        colours, _ = run_colours(self.run, source)
         self._colour_cache = (source, colours)
         return colours
 

@@ -67,3 +67,21 @@ def point_colours(n_clusters, responsibilities=None, labels=None, n_points=0):
         label_colours(labels.astype(np.int32), pack_argb(rgb).astype(np.uint32), out)
         return out
     return np.full(n_points, pack_argb(hex_to_rgb(UNASSIGNED_HEX)), dtype=np.uint32)
+
+
+def run_colours(run, source, with_labels=False):
+    """Colours of every point from the responsibilities at half-step ``source`` of ``run``.
+
+    Returns (colours, labels): labels (most responsible cluster, int32) only when
+    asked for and cheap to have; grey points and no labels while ``source`` is None
+    (the initialisation has no responsibilities yet).
+    """
+    K = run.current.n_clusters
+    if source is None:
+        return point_colours(K, n_points=run.data.n_samples), None
+    if run.algorithm.hard:
+        labels = run.labels(source)
+        return point_colours(K, labels=labels), labels
+    resp = run.responsibilities(source, dtype=np.float32)
+    labels = np.argmax(resp, axis=1).astype(np.int32) if with_labels else None
+    return point_colours(K, responsibilities=resp), labels

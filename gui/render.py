@@ -12,6 +12,8 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPolygonF
 
+from engine.snapshot import RESPONSIBILITY_PHASES
+
 from .palette import CLUSTER_HEX
 
 _CIRCLE = np.c_[np.cos(np.linspace(0, 2 * np.pi, 97)), np.sin(np.linspace(0, 2 * np.pi, 97))]
@@ -156,6 +158,32 @@ def mixture_axis_handle(mixture, k):
     """Where the handle that stretches and turns component k sits: the tip of its major 1-sigma axis."""
     vals, vecs = np.linalg.eigh(mixture.covariances[k][:2, :2])
     return mixture.means[k][:2] + np.sqrt(vals[1]) * vecs[:, 1]
+
+
+def objective_text(snap):
+    """The objective that applies at ``snap``, in the lecture's symbols."""
+    if snap.log_likelihood is not None:
+        text = f"log-likelihood = {snap.log_likelihood:.4g}"
+        if snap.lower_bound is not None:
+            text += f", bound = {snap.lower_bound:.4g}"
+        return text
+    if snap.free_energy is not None:
+        return f"F = {snap.free_energy:.4g} (J = {snap.cost:.4g})"
+    if snap.cost is not None:
+        return f"J = {snap.cost:.4g}"
+    return ""
+
+
+def state_caption(snap):
+    """"Refitting step 3 — J = 12.3" or "Converged after 7 iterations — ...", as canvas and slides show it."""
+    if snap.converged:
+        # k-means stops on an assignment step that changed nothing: that one is not an iteration
+        done = snap.iteration - (1 if snap.phase in RESPONSIBILITY_PHASES else 0)
+        title = f"Converged after {done} iterations"
+    else:
+        title = snap.title
+    text = objective_text(snap)
+    return f"{title} — {text}" if text else title
 
 
 def trails_until(history, index, refit_phase):

@@ -15,6 +15,7 @@ from engine.initialisation import initial_centres
 from engine.sampling import PRESETS, old_faithful
 from engine.scenario import Scenario
 
+from .render import state_caption
 from .worker import EngineClient
 
 DEFAULT_SETTINGS = {"beta": 1.0, "covariance_type": "full", "reg_covar": 1e-6,
@@ -413,27 +414,7 @@ class SessionModel(QObject):
         if not len(self.centres):
             return "Place centres (centre tool) or choose an initialisation"
         snap = self.current
-        if snap is None:
-            return "Computing…"
-        if snap.converged:
-            title = f"Converged after {snap.iteration - (1 if snap.phase == 'assign' else 0)} iterations"
-        else:
-            title = snap.title
-        return f"{title} — {objective_text(snap)}" if objective_text(snap) else title
+        return "Computing…" if snap is None else state_caption(snap)
 
     def close(self):
         self.client.shutdown()
-
-
-def objective_text(snap):
-    if snap.log_likelihood is not None:
-        text = f"log-likelihood = {snap.log_likelihood:.4g}"
-        if snap.lower_bound is not None:
-            text += f", bound = {snap.lower_bound:.4g}"
-        return text
-    if snap.free_energy is not None:
-        return f"F = {snap.free_energy:.4g} (J = {snap.cost:.4g})"
-    if snap.cost is not None:
-        return f"J = {snap.cost:.4g}"
-    return ""
-

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from engine import Dataset
 from engine.scenario import Scenario
 
-from .palette import UNASSIGNED_HEX, cluster_rgb, hex_to_rgb, pack_argb, point_colours
+from .palette import UNASSIGNED_HEX, cluster_rgb, hex_to_rgb, pack_argb, point_colours, run_colours
 from .splat import CloudOrder, render_points
 
 LINES_MAX_POINTS = 20_000  # lines from points to centres beyond this are a grey smear
@@ -139,7 +139,10 @@ class _Worker(QObject):
                 # a refit / M-step shows the responsibilities of the step before it
                 colours, labels = self._colour_cache[1:]
             else:
-                colours, labels = self._colours(run, source, n, want_labels)
+                lines = want_labels and n <= LINES_MAX_POINTS
+                colours, labels = run_colours(run, source, with_labels=lines)
+                if not lines:
+                    labels = None
                 self._colour_cache = (key, colours, labels)
         timings["colours"] = time.perf_counter() - t0 - sum(timings.values())
         image = field_image = None
@@ -153,25 +156,6 @@ class _Worker(QObject):
         return Frame(run_id=run_id, index=index, history=history, finished=finished,
                      colours=colours, labels=labels, viewport=viewport, image=image,
                      field_image=field_image, seconds=timings)
-
-    @staticmethod
-    def _colours(run, source, n, want_labels):
-        """Colours per point (and labels for lines) from the responsibilities at ``source``."""
-        K = run.current.n_clusters
-        labels = None
-        if source is None:
-            colours = point_colours(K, n_points=n)
-        elif run.algorithm.hard:
-            labels = run.labels(source)
-            colours = point_colours(K, labels=labels)
-        else:
-            resp = run.responsibilities(source, dtype=np.float32)
-            colours = point_colours(K, responsibilities=resp)
-            if want_labels and n <= LINES_MAX_POINTS:
-                labels = np.argmax(resp, axis=1).astype(np.int32)
-        if not want_labels or n > LINES_MAX_POINTS:
-            labels = None
-        return colours, labels
 
     def _field(self, run, index, vp, cells=160):
         """Responsibilities (or nearest centre) over a grid: a light background map."""
