@@ -5,7 +5,7 @@ J = sum_n sum_k r_k^(n) ||m_k - x^(n)||^2 with one-hot r^(n).
 
 import numpy as np
 
-from . import _kernels
+from . import _blocks, _kernels
 from .algorithm import Algorithm, PassStatistics
 from .snapshot import Snapshot
 from .validation import check_centres
@@ -30,7 +30,7 @@ class KMeans(Algorithm):
     hard = True
 
     def new_workspace(self, data):
-        return _Bounds(data)
+        return _Blocks(data)
 
     def initial_snapshot(self, data, centres, weights=None, covariances=None):
         centres = check_centres(centres, data.n_features)
@@ -74,35 +74,34 @@ class KMeans(Algorithm):
         return labels
 
 
-class _Bounds:
-    """A k-means run's working memory: labels, distance bounds, running cluster sums.
+class _Blocks:
+    """A k-means run's working memory: points in block order, labels, running cluster sums.
 
-    The assignment step is exact Lloyd; the bounds only let it skip distance
-    computations that cannot change a label (see ``hard_assignment_pass``).
-    O(N) memory, outside the history.
+    The assignment step is exact Lloyd; the blocks only let it skip distance
+    computations that cannot change a label (see ``_blocks``).  O(N) memory,
+    outside the history.
     """
 
     def __init__(self, data):
-        n = data.n_samples
-        self.data = data
-        self.offset = data.X.mean(axis=0)  # sums about the data's mean: no cancellation far from 0
-        self.labels = np.full(n, -1, dtype=np.int32)
-        self.upper = np.zeros(n)
-        self.lower = np.zeros(n)
+        import numba
+        XT = data.XT
+        # sums about the data's mean: no cancellation far from 0
+        self.offset = XT.mean(axis=1)
+        self.XS, self.box_min, self.box_max, self.block_sums = _blocks.build_blocks(
+            XT, self.offset, numba.get_num_threads())
+        self.labels = np.full(data.n_samples, -1, dtype=np.int32)  # in block order
+        self.block_label = np.full(self.box_min.shape[0], _blocks.NOT_ASSIGNED, dtype=np.int32)
         self.stats = np.zeros((0, data.n_features + 2))
-        self.bound_centres = None
 
     def assign(self, centres):
         K, D = centres.shape
-        if self.bound_centres is None or self.bound_centres.shape != centres.shape:
+        if self.stats.shape[0] != K:
             self.labels.fill(-1)
+            self.block_label.fill(_blocks.NOT_ASSIGNED)
             self.stats = np.zeros((K, D + 2))
-            moved = np.zeros(K)
-        else:
-            moved = np.sqrt(((centres - self.bound_centres) ** 2).sum(axis=1))
-        changed = _kernels.hard_assignment_pass(self.data.XT, self.offset, centres, moved,
-                                                self.labels, self.upper, self.lower, self.stats)
-        self.bound_centres = centres.copy()
+        changed = _blocks.block_assignment_pass(self.XS, self.box_min, self.box_max, self.block_sums,
+                                                self.offset, centres, self.block_label, self.labels,
+                                                self.stats)
         counts = self.stats[:, 0].copy()
         s1 = self.stats[:, 1:D + 1]
         s2 = self.stats[:, D + 1]

@@ -1,8 +1,8 @@
-"""The compiled pieces on their own: our vectorised exp and the chunked passes."""
+"""The compiled pieces on their own: our vectorised exp and the k-means block pass."""
 
 import numpy as np
 
-from engine import _kernels
+from engine import _blocks, _kernels
 
 
 def test_exp_is_accurate_over_the_whole_range():
@@ -18,29 +18,73 @@ def test_exp_is_accurate_over_the_whole_range():
     np.testing.assert_array_equal(total, out)
 
 
-def test_assignment_pass_agrees_with_brute_force_across_chunks_and_iterations():
-    rng = np.random.default_rng(0)
-    n = 3 * _kernels.CHUNK + 17
-    X = rng.normal(size=(n, 2))
+def _check_against_brute_force(X, centre_path):
+    """Run the block assignment pass along a path of centres; compare each step with a full scan."""
+    n, D = X.shape
     XT = np.ascontiguousarray(X.T)
-    offset = X.mean(0)
-    centres = X[:4].copy()
+    offset = XT.mean(axis=1)
+    XS, box_min, box_max, block_sums = _blocks.build_blocks(XT, offset, 2)
+    # the points are a permutation of X, and every block's box holds its points
+    np.testing.assert_array_equal(np.sort(XS, axis=1), np.sort(XT, axis=1))
+    for b in range(box_min.shape[0]):
+        pts = XS[:, b * _blocks.BLOCK:(b + 1) * _blocks.BLOCK]
+        assert np.all(pts.min(1) >= box_min[b]) and np.all(pts.max(1) <= box_max[b])
+    K = centre_path[0].shape[0]
     labels = np.full(n, -1, dtype=np.int32)
-    upper, lower = np.zeros(n), np.zeros(n)
-    stats = np.zeros((4, 4))
-    moved = np.zeros(4)
-    for step in range(6):
-        changed = _kernels.hard_assignment_pass(XT, offset, centres, moved, labels, upper, lower, stats)
-        d2 = ((X[:, None] - centres[None]) ** 2).sum(-1)
-        ref = d2.argmin(1)
+    block_label = np.full(box_min.shape[0], _blocks.NOT_ASSIGNED, dtype=np.int32)
+    stats = np.zeros((K, D + 2))
+    Xs = XS.T
+    previous = None
+    for step, centres in enumerate(centre_path):
+        changed = _blocks.block_assignment_pass(XS, box_min, box_max, block_sums, offset,
+                                                np.ascontiguousarray(centres), block_label, labels,
+                                                stats)
+        ref = ((Xs[:, None] - centres[None]) ** 2).sum(-1).argmin(1)  # ties: lowest index
         np.testing.assert_array_equal(labels, ref)
-        assert step > 0 or changed == n
-        np.testing.assert_array_equal(stats[:, 0], np.bincount(ref, minlength=4))
-        sums = np.array([(X[ref == k] - offset).sum(0) for k in range(4)])
-        np.testing.assert_allclose(stats[:, 1:3], sums, atol=1e-9)
-        np.testing.assert_allclose(stats[:, 3], [((X[ref == k] - offset) ** 2).sum() for k in range(4)])
-        # the bounds really are bounds
-        assert np.all(upper >= np.sqrt(d2[np.arange(n), ref]) - 1e-12)
-        new = np.array([X[ref == k].mean(0) for k in range(4)])
-        moved = np.sqrt(((new - centres) ** 2).sum(1))
-        centres = new
+        assert changed == (n if step == 0 else np.count_nonzero(ref != previous))
+        np.testing.assert_array_equal(stats[:, 0], np.bincount(ref, minlength=K))
+        sums = np.array([(Xs[ref == k] - offset).sum(0) for k in range(K)])
+        np.testing.assert_allclose(stats[:, 1:D + 1], sums, atol=1e-9)
+        sq = [((Xs[ref == k] - offset) ** 2).sum() for k in range(K)]
+        np.testing.assert_allclose(stats[:, D + 1], sq, rtol=1e-12, atol=1e-9)
+        # a block labelled k has every point labelled k
+        for b in np.flatnonzero(block_label >= 0):
+            assert np.all(labels[b * _blocks.BLOCK:(b + 1) * _blocks.BLOCK] == block_label[b])
+        previous = ref
+
+
+def _lloyd_path(X, centres, steps):
+    path = [centres]
+    for _ in range(steps):
+        ref = ((X[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+        centres = np.array([X[ref == k].mean(0) if np.any(ref == k) else centres[k]
+                            for k in range(len(centres))])
+        path.append(centres)
+    return path
+
+
+def test_block_pass_follows_lloyd_on_clustered_data():
+    rng = np.random.default_rng(0)
+    n = 40 * _blocks.BLOCK + 17  # a short last block
+    X = np.concatenate([rng.normal(loc, 0.5, size=(n // 4, 2))
+                        for loc in ((0, 0), (4, 0), (0, 4), (4, 4))] + [rng.normal(size=(n % 4, 2))])
+    _check_against_brute_force(X, _lloyd_path(X, X[:5].copy(), 8))
+
+
+def test_block_pass_handles_jumps_ties_and_higher_dimensions():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(9 * _blocks.BLOCK + 3, 3)) * [1.0, 5.0, 0.2]
+    far = np.array([[0.0, 0, 0], [30, 0, 0], [0, 30, 0]])
+    path = [far,  # every block uniform: whole blocks change hands below
+            far[[1, 0, 2]],
+            np.array([[0.0, 0, 0], [0, 0, 0], [1, 1, 0]]),  # a duplicated centre: ties to index 0
+            np.array([[0.0, -1, 0], [0, 1, 0], [0, 0, 0.1]]),
+            far]
+    _check_against_brute_force(X, path)
+
+
+def test_block_pass_on_degenerate_data():
+    X = np.ones((3 * _blocks.BLOCK, 2))  # one point, many times: zero-sized boxes
+    _check_against_brute_force(X, [np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([[3.0, 3.0], [0.0, 0.0]])])
+    X = np.random.default_rng(2).normal(size=(50, 2))  # fewer points than one block
+    _check_against_brute_force(X, _lloyd_path(X, X[:3].copy(), 4))

@@ -1,0 +1,260 @@
+"""Point blocks: the spatial index that lets k-means' assignment step skip work, exactly.
+
+The points are put in Z-order (Morton order) of a grid over their bounding box
+and cut into blocks of ``BLOCK`` consecutive points.  Each block keeps its
+bounding box and its sums.  In an assignment step, a centre whose smallest
+distance to a block's box exceeds the largest distance from another centre to
+that box cannot be the nearest centre of any point in the block (the
+"filtering" idea of Kanungo et al. 2002, with flat blocks in place of a
+kd-tree).  Most blocks are left with one candidate.  If their points already
+had that label, the block costs K box distances and nothing else.  If not, its
+precomputed sums move between clusters in one go.  Only blocks that straddle a
+boundary between clusters are scanned point by point, and only against their
+candidate centres.
+
+The labels are those of Lloyd's full scan, ties to the lowest index: a centre
+is ruled out only when it is farther from every point of the box by a relative
+margin far above rounding.  Nothing depends on how far the centres moved, so a
+pass is valid for any centres.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+BLOCK = 128
+_MAX_CELL_BITS = 18  # at most 2**18 grid cells: the counting sort's table stays in cache
+_POINTS_PER_CELL = 8
+_MARGIN = 1e-12  # relative; rounding in a squared distance is ~1e-16
+_BLOCKS_PER_TASK = 64
+
+NOT_ASSIGNED = -2  # block_label: no point of the block has a label yet
+MIXED = -1  # block_label: the block's points do not all share one label
+
+_FAST = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _cell_codes(XT, dims, lo, scale, top, spread, codes):
+    """codes[n] = Morton code of the grid cell holding x^(n), over the features ``dims``."""
+    N = XT.shape[1]
+    nd = dims.shape[0]
+    for n in prange(N):
+        code = 0
+        for j in range(nd):
+            d = dims[j]
+            c = min(max(int((XT[d, n] - lo[j]) * scale[j]), 0), top)
+            code |= spread[c] << (nd - 1 - j)
+        codes[n] = code
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _counting_sort(XT, codes, n_cells, n_parts, out):
+    """out = XT's columns sorted by ``codes``, stably (counting sort, one histogram per part)."""
+    D, N = XT.shape
+    part = (N + n_parts - 1) // n_parts
+    hist = np.zeros((n_parts, n_cells), dtype=np.int64)
+    for t in prange(n_parts):
+        h = hist[t]
+        for n in range(t * part, min(N, (t + 1) * part)):
+            h[codes[n]] += 1
+    acc = 0
+    for c in range(n_cells):
+        for t in range(n_parts):
+            count = hist[t, c]
+            hist[t, c] = acc
+            acc += count
+    for t in prange(n_parts):
+        pos = hist[t]
+        for n in range(t * part, min(N, (t + 1) * part)):
+            c = codes[n]
+            i = pos[c]
+            for d in range(D):
+                out[d, i] = XT[d, n]
+            pos[c] = i + 1
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _block_boxes(XS, offset, box_min, box_max, block_sums):
+    """Per block: bounding box, and [count, sum of (x - offset), sum of ||x - offset||^2]."""
+    D, N = XS.shape
+    for b in prange(box_min.shape[0]):
+        s = b * BLOCK
+        e = min(N, s + BLOCK)
+        block_sums[b, 0] = e - s
+        q = 0.0
+        for d in range(D):
+            lo = np.inf
+            hi = -np.inf
+            total = 0.0
+            for i in range(s, e):
+                v = XS[d, i]
+                lo = min(lo, v)
+                hi = max(hi, v)
+                t = v - offset[d]
+                total += t
+                q += t * t
+            box_min[b, d] = lo
+            box_max[b, d] = hi
+            block_sums[b, 1 + d] = total
+        block_sums[b, D + 1] = q
+
+
+def _spread_table(bits, n_dims):
+    """spread[v]: bit b of v moved to bit b * n_dims (interleaving for Morton codes)."""
+    v = np.arange(1 << bits, dtype=np.int32)
+    out = np.zeros_like(v)
+    for b in range(bits):
+        out |= ((v >> b) & 1) << (b * n_dims)
+    return out
+
+
+def block_sorted(XT, n_parts):
+    """XT's columns in Z-order of a grid over the points' bounding box.
+
+    XT : (D, N); returns a new (D, N) array.  The grid is fine enough that a
+    block of ``BLOCK`` points spans about a dozen cells: ``_POINTS_PER_CELL``
+    points a cell, at most 2**18 cells, over the (at most 18) widest features.
+    """
+    D, N = XT.shape
+    lo_all, hi_all = XT.min(axis=1), XT.max(axis=1)
+    total_bits = int(np.clip(np.log2(max(N, 1) / _POINTS_PER_CELL), 0, _MAX_CELL_BITS))
+    n_dims = min(D, max(total_bits, 1))
+    dims = np.argsort(lo_all - hi_all, kind="stable")[:n_dims].astype(np.int64)  # widest first
+    bits = total_bits // n_dims
+    out = np.empty((D, N))
+    if bits == 0:
+        out[:] = XT
+        return out
+    lo = lo_all[dims]
+    span = hi_all[dims] - lo
+    scale = np.where(span > 0, (1 << bits) / np.where(span > 0, span, 1.0), 0.0)
+    codes = np.empty(N, dtype=np.int32)
+    _cell_codes(XT, dims, lo, scale, (1 << bits) - 1, _spread_table(bits, n_dims), codes)
+    _counting_sort(XT, codes, 1 << (bits * n_dims), n_parts, out)
+    return out
+
+
+def build_blocks(XT, offset, n_parts):
+    """Points in block order and each block's box and sums.
+
+    Returns ``(XS, box_min, box_max, block_sums)``: XS (D, N) the points
+    sorted, boxes (n_blocks, D), block_sums (n_blocks, D + 2) about ``offset``.
+    """
+    D, N = XT.shape
+    XS = block_sorted(XT, n_parts)
+    n_blocks = (N + BLOCK - 1) // BLOCK
+    box_min = np.empty((n_blocks, D))
+    box_max = np.empty((n_blocks, D))
+    block_sums = np.empty((n_blocks, D + 2))
+    _block_boxes(XS, offset, box_min, box_max, block_sums)
+    return XS, box_min, box_max, block_sums
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def block_assignment_pass(XS, box_min, box_max, block_sums, offset, centres, block_label, labels,
+                          stats):
+    """Assignment step of k-means over points in block order.
+
+    ``labels`` (N,) int32, -1 where not assigned yet, and ``block_label``
+    (n_blocks,) int32 (a label, MIXED or NOT_ASSIGNED) are updated in place.
+    ``stats`` (K, D + 2) holds per cluster [count, sum of (x - offset), sum of
+    ||x - offset||^2] and is updated only for points that change cluster.
+    Returns how many labels changed.
+    """
+    D, N = XS.shape
+    K = centres.shape[0]
+    n_blocks = box_min.shape[0]
+    n_tasks = (n_blocks + _BLOCKS_PER_TASK - 1) // _BLOCKS_PER_TASK
+    p_delta = np.zeros((n_tasks, K, D + 2))
+    p_changed = np.zeros(n_tasks, dtype=np.int64)
+    for task in prange(n_tasks):
+        delta = p_delta[task]
+        near = np.empty(K)
+        candidates = np.empty(K, dtype=np.int64)
+        d_best = np.empty(BLOCK)
+        d = np.empty(BLOCK)
+        best = np.empty(BLOCK, dtype=np.int32)
+        changed = 0
+        for b in range(task * _BLOCKS_PER_TASK, min(n_blocks, (task + 1) * _BLOCKS_PER_TASK)):
+            # 1. which centres can be nearest to some point of the box
+            least_far = np.inf
+            for k in range(K):
+                near_sq = 0.0
+                far_sq = 0.0
+                for j in range(D):
+                    below = box_min[b, j] - centres[k, j]
+                    above = centres[k, j] - box_max[b, j]
+                    t = max(below, above, 0.0)
+                    near_sq += t * t
+                    u = max(-below, -above)
+                    far_sq += u * u
+                near[k] = near_sq
+                least_far = min(least_far, far_sq)
+            limit = least_far * (1.0 + _MARGIN)
+            n_cand = 0
+            for k in range(K):
+                if near[k] <= limit:
+                    candidates[n_cand] = k
+                    n_cand += 1
+            s = b * BLOCK
+            m = min(N, s + BLOCK) - s
+            old = block_label[b]
+            if n_cand == 1:
+                k = candidates[0]
+                if old == k:
+                    continue
+                block_label[b] = k
+                if old != MIXED:  # every point moves together: move the block's sums
+                    changed += m
+                    for j in range(D + 2):
+                        delta[k, j] += block_sums[b, j]
+                        if old >= 0:
+                            delta[old, j] -= block_sums[b, j]
+                    labels[s:s + m] = k
+                    continue
+                for i in range(m):
+                    best[i] = k
+            else:
+                # 2. a boundary block: nearest of its candidates, point by point
+                block_label[b] = MIXED
+                for i in range(m):
+                    d_best[i] = np.inf
+                for c in range(n_cand):
+                    k = candidates[c]
+                    for i in range(m):
+                        d[i] = 0.0
+                    for j in range(D):
+                        mj = centres[k, j]
+                        xj = XS[j, s:s + m]
+                        for i in range(m):
+                            t = xj[i] - mj
+                            d[i] += t * t
+                    kk = np.int32(k)
+                    for i in range(m):
+                        q = d[i]
+                        best[i] = kk if q < d_best[i] else best[i]
+                        d_best[i] = min(d_best[i], q)
+            # 3. running sums, for the points that changed cluster
+            for i in range(m):
+                p = s + i
+                a = labels[p]
+                k = best[i]
+                if a == k:
+                    continue
+                changed += 1
+                q = 0.0
+                for j in range(D):
+                    t = XS[j, p] - offset[j]
+                    q += t * t
+                    delta[k, 1 + j] += t
+                    if a >= 0:
+                        delta[a, 1 + j] -= t
+                delta[k, 0] += 1.0
+                delta[k, D + 1] += q
+                if a >= 0:
+                    delta[a, 0] -= 1.0
+                    delta[a, D + 1] -= q
+                labels[p] = k
+        p_changed[task] = changed
+    stats += p_delta.sum(axis=0)
+    return p_changed.sum()
