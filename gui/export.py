@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QTransform
 from PySide6.QtSvg import QSvgGenerator
 
 from engine.snapshot import PHASE_TITLES
@@ -224,25 +224,28 @@ class FrameRenderer:
         key = {"kmeans": "cost", "soft-kmeans": "free_energy", "em": "log_likelihood"}[name]
         label = {"kmeans": "J", "soft-kmeans": "free energy F", "em": "log p(D)"}[name]
         values = np.array([np.nan if getattr(s, key) is None else getattr(s, key) for s in hist])
-        plot = rect.adjusted(70 * scale, 14 * scale, -24 * scale, -34 * scale)
+        font = QFont()
+        font.setPixelSize(max(int(14 * scale), 8))
+        painter.setFont(font)
+        ok = np.isfinite(values)
+        lo, hi = (np.nanmin(values), np.nanmax(values)) if ok.any() else (0.0, 0.0)
+        tick_labels = ((f"{hi:.4g}", Qt.AlignmentFlag.AlignTop), (f"{lo:.4g}", Qt.AlignmentFlag.AlignBottom))
+        # the axis sits right of its widest label, so "3.016e+05" is never clipped
+        label_w = max(QFontMetricsF(font).horizontalAdvance(t) for t, _ in tick_labels) + 10 * scale
+        plot = rect.adjusted(label_w + 4 * scale, 14 * scale, -24 * scale, -34 * scale)
         painter.setPen(QPen(QColor(120, 120, 120), 1.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.drawLine(plot.bottomLeft(), plot.topLeft())
-        font = QFont()
-        font.setPixelSize(max(int(14 * scale), 8))
-        painter.setFont(font)
         painter.setPen(QColor(60, 60, 60))
         painter.drawText(QRectF(plot.left(), plot.bottom() + 4 * scale, plot.width(), 24 * scale),
                          Qt.AlignmentFlag.AlignHCenter, f"half-step ({label})")
-        ok = np.isfinite(values)
         if not ok.any():
             return
-        lo, hi = np.nanmin(values), np.nanmax(values)
         span = (hi - lo) or 1.0
-        for v, align in ((hi, Qt.AlignmentFlag.AlignTop), (lo, Qt.AlignmentFlag.AlignBottom)):
-            painter.drawText(QRectF(rect.left(), plot.top() - 6 * scale, 66 * scale, plot.height() + 12 * scale),
-                             align | Qt.AlignmentFlag.AlignRight, f"{v:.4g}")
+        for text, align in tick_labels:
+            painter.drawText(QRectF(rect.left(), plot.top() - 6 * scale, label_w, plot.height() + 12 * scale),
+                             align | Qt.AlignmentFlag.AlignRight, text)
         n = max(len(hist) - 1, 1)
 
         def at(i, v):

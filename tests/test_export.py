@@ -172,3 +172,19 @@ def test_export_dialog_offers_canvas_scales(qtbot):
     assert (dialog.width_spin.value(), dialog.height_spin.value()) == (1800, 1200)
     dialog.gif.setText("/tmp/x.gif")
     assert set(dialog.outputs()) == {"every", "gif"}
+
+
+def test_cost_plot_labels_are_not_clipped(qapp):
+    """Long objective values ("4.016e+05") fit left of the axis instead of running off the frame."""
+    from engine.scenario import Scenario
+    from gui.export import ExportOptions, FrameRenderer, _qimage_to_pil
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 2)) * 10.0
+    run = Scenario(points=X, algorithm="kmeans", n_clusters=3, seed=1).start().run(6)
+    assert max(s.cost for s in run.history[1:]) > 1e5  # printed in e-notation
+    img = FrameRenderer(run, ExportOptions(width=900, height=500, cost_plot=True)).image(len(run.history) - 1)
+    rgb = np.asarray(_qimage_to_pil(img).convert("RGB"))
+    band = rgb[int(0.73 * 500):, :3].astype(int)  # the cost plot's first three pixel columns
+    assert band.min() > 200, "ink at the frame's left edge: a tick label is clipped"
+    labels = rgb[int(0.73 * 500):, 3:120].astype(int)
+    assert labels.min() < 120  # the labels themselves are drawn
