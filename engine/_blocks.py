@@ -1,6 +1,6 @@
 """Point blocks: the spatial index that lets k-means' assignment step skip work, exactly.
 
-The points are put in Z-order (Morton order) of a grid over their bounding box
+The points are put in Z-order (Morton order) of a grid over the plane
 and cut into blocks of ``BLOCK`` consecutive points.  Each block keeps its
 bounding box and its sums.  In an assignment step, a centre whose smallest
 distance to a block's box exceeds the largest distance from another centre to
@@ -24,6 +24,8 @@ from numba import njit, prange
 BLOCK = 128
 _MAX_CELL_BITS = 18  # at most 2**18 grid cells: the counting sort's table stays in cache
 _POINTS_PER_CELL = 8
+_SAMPLE = 65536  # points the grid's extent is taken from
+_TAIL = 0.001  # quantile at each end left outside the grid's extent
 _MARGIN = 1e-12  # relative; rounding in a squared distance is ~1e-16
 _BLOCKS_PER_TASK = 64
 
@@ -35,14 +37,16 @@ _FAST = {"reassoc", "contract", "nsz", "arcp"}
 
 @njit(parallel=True, cache=True, nogil=True)
 def _cell_codes(XT, dims, lo, scale, top, spread, codes):
-    """codes[n] = Morton code of the grid cell holding x^(n), over the features ``dims``."""
+    """codes[n] = Morton code of the grid cell holding x^(n), over the features ``dims``.
+
+    Cell of feature dims[j]: (x - lo[j]) * scale[j], clipped to 0..top.
+    """
     N = XT.shape[1]
     nd = dims.shape[0]
     for n in prange(N):
         code = 0
         for j in range(nd):
-            d = dims[j]
-            c = min(max(int((XT[d, n] - lo[j]) * scale[j]), 0), top)
+            c = min(max(int((XT[dims[j], n] - lo[j]) * scale[j]), 0), top)
             code |= spread[c] << (nd - 1 - j)
         codes[n] = code
 
@@ -109,22 +113,26 @@ def _spread_table(bits, n_dims):
 
 
 def block_sorted(XT, n_parts):
-    """XT's columns in Z-order of a grid over the points' bounding box.
+    """XT's columns in Z-order of a grid over (almost all of) the points.
 
     XT : (D, N); returns a new (D, N) array.  The grid is fine enough that a
     block of ``BLOCK`` points spans about a dozen cells: ``_POINTS_PER_CELL``
     points a cell, at most 2**18 cells, over the (at most 18) widest features.
     """
     D, N = XT.shape
-    lo_all, hi_all = XT.min(axis=1), XT.max(axis=1)
     total_bits = int(np.clip(np.log2(max(N, 1) / _POINTS_PER_CELL), 0, _MAX_CELL_BITS))
     n_dims = min(D, max(total_bits, 1))
-    dims = np.argsort(lo_all - hi_all, kind="stable")[:n_dims].astype(np.int64)  # widest first
     bits = total_bits // n_dims
     out = np.empty((D, N))
     if bits == 0:
         out[:] = XT
         return out
+    # The grid spans the 0.1%..99.9% quantiles of a sample, not the bounding
+    # box: one far outlier would otherwise squeeze every other point into one
+    # cell.  Points outside go to the edge cells; the order only affects speed.
+    sample = XT[:, ::max(1, N // _SAMPLE)]
+    lo_all, hi_all = np.quantile(sample, [_TAIL, 1.0 - _TAIL], axis=1)
+    dims = np.argsort(lo_all - hi_all, kind="stable")[:n_dims].astype(np.int64)  # widest first
     lo = lo_all[dims]
     span = hi_all[dims] - lo
     scale = np.where(span > 0, (1 << bits) / np.where(span > 0, span, 1.0), 0.0)

@@ -88,3 +88,24 @@ def test_block_pass_on_degenerate_data():
     _check_against_brute_force(X, [np.array([[1.0, 1.0], [2.0, 2.0]]), np.array([[3.0, 3.0], [0.0, 0.0]])])
     X = np.random.default_rng(2).normal(size=(50, 2))  # fewer points than one block
     _check_against_brute_force(X, _lloyd_path(X, X[:3].copy(), 4))
+
+
+def _mixed_fraction(X, centres):
+    XT = np.ascontiguousarray(X.T)
+    offset = XT.mean(axis=1)
+    XS, box_min, box_max, block_sums = _blocks.build_blocks(XT, offset, 2)
+    block_label = np.full(box_min.shape[0], _blocks.NOT_ASSIGNED, dtype=np.int32)
+    _blocks.block_assignment_pass(XS, box_min, box_max, block_sums, offset, centres, block_label,
+                                  np.full(X.shape[0], -1, dtype=np.int32), np.zeros((len(centres), 4)))
+    return np.mean(block_label == _blocks.MIXED)
+
+
+def test_blocks_stay_compact_when_one_point_is_far_away(monkeypatch):
+    """Only blocks on a boundary are scanned point by point; a far outlier must not smear them all."""
+    rng = np.random.default_rng(3)
+    means = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0], [6.0, 6.0]])
+    X = np.concatenate([rng.normal(m, 1.0, size=(10_000, 2)) for m in means])
+    X[123] = [1e5, -1e5]
+    assert _mixed_fraction(X, means) < 0.15
+    monkeypatch.setattr(_blocks, "_TAIL", 0.0)  # grid over the bounding box: the outlier's way
+    assert _mixed_fraction(X, means) > 0.5
