@@ -1,6 +1,8 @@
 """The compiled pieces on their own: our vectorised exp and the k-means block pass."""
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import _blocks, _kernels
 
@@ -109,3 +111,17 @@ def test_blocks_stay_compact_when_one_point_is_far_away(monkeypatch):
     assert _mixed_fraction(X, means) < 0.15
     monkeypatch.setattr(_blocks, "_TAIL", 0.0)  # grid over the bounding box: the outlier's way
     assert _mixed_fraction(X, means) > 0.5
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3 * _blocks.BLOCK), dim=st.integers(1, 4), k=st.integers(1, 6),
+       grid=st.sampled_from([0.0, 0.5, 1.0]), seed=st.integers(0, 2**31 - 1))
+def test_block_pass_equals_a_full_scan_on_any_data(n, dim, k, grid, seed):
+    """Random points, often on a coarse grid (exact ties between centres), random centre paths."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, dim)) * rng.uniform(0.1, 10, size=dim)
+    if grid:
+        X = np.round(X / grid) * grid
+    path = [X[rng.integers(0, n, size=k)] + (rng.integers(0, 2, size=(k, 1)) * rng.normal(size=(k, dim)))
+            for _ in range(4)]
+    _check_against_brute_force(X, path)
