@@ -142,20 +142,30 @@ def block_sorted(XT, n_parts):
     return out
 
 
-def build_blocks(XT, offset, n_parts):
-    """Points in block order and each block's box and sums.
+class PointBlocks:
+    """The points in block order, each block's box and sums; read-only once built.
 
-    Returns ``(XS, box_min, box_max, block_sums)``: XS (D, N) the points
-    sorted, boxes (n_blocks, D), block_sums (n_blocks, D + 2) about ``offset``.
+    XT : (D, N).  Attributes: ``offset`` (D,), the data's mean, about which
+    the sums are taken (no cancellation far from 0); ``XS`` (D, N) the points
+    sorted; ``box_min``, ``box_max`` (n_blocks, D); ``block_sums``
+    (n_blocks, D + 2) per block [count, sum of (x - offset), sum of ||x - offset||^2].
     """
-    D, N = XT.shape
-    XS = block_sorted(XT, n_parts)
-    n_blocks = (N + BLOCK - 1) // BLOCK
-    box_min = np.empty((n_blocks, D))
-    box_max = np.empty((n_blocks, D))
-    block_sums = np.empty((n_blocks, D + 2))
-    _block_boxes(XS, offset, box_min, box_max, block_sums)
-    return XS, box_min, box_max, block_sums
+
+    def __init__(self, XT, n_parts=2):
+        D, N = XT.shape
+        self.offset = XT.mean(axis=1)
+        self.XS = block_sorted(XT, n_parts)
+        n_blocks = (N + BLOCK - 1) // BLOCK
+        self.box_min = np.empty((n_blocks, D))
+        self.box_max = np.empty((n_blocks, D))
+        self.block_sums = np.empty((n_blocks, D + 2))
+        _block_boxes(self.XS, self.offset, self.box_min, self.box_max, self.block_sums)
+        for arr in (self.offset, self.XS, self.box_min, self.box_max, self.block_sums):
+            arr.setflags(write=False)
+
+    @property
+    def n_blocks(self):
+        return self.box_min.shape[0]
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)

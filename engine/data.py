@@ -1,5 +1,7 @@
 """The observed points x^(n), validated once and kept in the layout the kernels want."""
 
+from functools import cached_property
+
 import numpy as np
 
 from .validation import check_data
@@ -36,6 +38,18 @@ class Dataset:
 
     def __len__(self):
         return self.n_samples
+
+    @cached_property
+    def blocks(self):
+        """The points in k-means' block order (``_blocks.PointBlocks``), built on first use.
+
+        Kept here, not per run: every k-means run on these points shares them,
+        so a restart (a centre dragged in the window) does not sort again.
+        """
+        import numba
+
+        from ._blocks import PointBlocks
+        return PointBlocks(self.XT, numba.get_num_threads())
 
     def mean_variance(self):
         """Average per-feature variance (EM's default initial spread)."""

@@ -30,7 +30,7 @@ class KMeans(Algorithm):
     hard = True
 
     def new_workspace(self, data):
-        return _Blocks(data)
+        return _Assignments(data)
 
     def initial_snapshot(self, data, centres, weights=None, covariances=None):
         centres = check_centres(centres, data.n_features)
@@ -74,38 +74,31 @@ class KMeans(Algorithm):
         return labels
 
 
-class _Blocks:
-    """A k-means run's working memory: points in block order, labels, running cluster sums.
+class _Assignments:
+    """A k-means run's working memory: labels and running cluster sums over the data's blocks.
 
-    The assignment step is exact Lloyd; the blocks only let it skip distance
-    computations that cannot change a label (see ``_blocks``).  O(N) memory,
-    outside the history.
+    The assignment step is exact Lloyd; the blocks (``Dataset.blocks``, shared
+    by every run on the same points) only let it skip distance computations
+    that cannot change a label.  O(N) memory, outside the history.
     """
 
     def __init__(self, data):
-        import numba
-        XT = data.XT
-        # sums about the data's mean: no cancellation far from 0
-        self.offset = XT.mean(axis=1)
-        self.XS, self.box_min, self.box_max, self.block_sums = _blocks.build_blocks(
-            XT, self.offset, numba.get_num_threads())
+        self.blocks = data.blocks
         self.labels = np.full(data.n_samples, -1, dtype=np.int32)  # in block order
-        self.block_label = np.full(self.box_min.shape[0], _blocks.NOT_ASSIGNED, dtype=np.int32)
-        self.stats = np.zeros((0, data.n_features + 2))
+        self.block_label = np.full(self.blocks.n_blocks, _blocks.NOT_ASSIGNED, dtype=np.int32)
+        self.stats = None  # (K, D + 2) once K is known
 
     def assign(self, centres):
         K, D = centres.shape
-        if self.stats.shape[0] != K:
-            self.labels.fill(-1)
-            self.block_label.fill(_blocks.NOT_ASSIGNED)
+        b = self.blocks
+        if self.stats is None:
             self.stats = np.zeros((K, D + 2))
-        changed = _blocks.block_assignment_pass(self.XS, self.box_min, self.box_max, self.block_sums,
-                                                self.offset, centres, self.block_label, self.labels,
-                                                self.stats)
+        changed = _blocks.block_assignment_pass(b.XS, b.box_min, b.box_max, b.block_sums, b.offset,
+                                                centres, self.block_label, self.labels, self.stats)
         counts = self.stats[:, 0].copy()
         s1 = self.stats[:, 1:D + 1]
         s2 = self.stats[:, D + 1]
-        d = centres - self.offset
+        d = centres - b.offset
         sums = s1 - counts[:, None] * d
         sq = s2 - 2.0 * np.einsum("kd,kd->k", d, s1) + counts * np.einsum("kd,kd->k", d, d)
         # an empty cluster's sums are exactly zero, whatever rounding the updates left

@@ -34,7 +34,8 @@ def make_algorithm(name, beta=1.0, covariance_type="full", reg_covar=1e-6, learn
 class Scenario:
     """Everything needed to reproduce a run.
 
-    points : (N, D); centres : (K, D) initial m_k / mu_k, or None to draw them with
+    points : (N, D), or a Dataset (reused as it is: its checks and k-means' point
+    blocks are not redone for every run); centres : (K, D) initial m_k / mu_k, or None to draw them with
     ``init`` and ``seed``; weights (K,) and covariances (K, D, D) optional, EM only.
     """
 

@@ -139,7 +139,7 @@ class FrameRenderer:
             centres=np.asarray(snap.centres)[:, :2],
             covariances=np.asarray(snap.covariances)[:, :2, :2] if o.ellipses and snap.covariances is not None else None,
             weights=snap.weights, empty=snap.empty,
-            trails=trails_until(self.run.history, index, self.run.algorithm.refit_phase) if o.trails else None,
+            trails=trails_until(self.run.history, index) if o.trails else None,
             points=self.run.data.X[:, :2] if labels is not None else None, labels=labels,
             marker_scale=scale * o.marker_scale)
 
@@ -221,9 +221,8 @@ class FrameRenderer:
         """The objective over the whole run, a dot per half-step, the current one marked."""
         hist = self.run.history
         name = self.run.algorithm.name
-        key = {"kmeans": "cost", "soft-kmeans": "free_energy", "em": "log_likelihood"}[name]
         label = {"kmeans": "J", "soft-kmeans": "free energy F", "em": "log p(D)"}[name]
-        values = np.array([np.nan if getattr(s, key) is None else getattr(s, key) for s in hist])
+        values = np.array([np.nan if s.objective is None else s.objective for s in hist])
         font = QFont()
         font.setPixelSize(max(int(14 * scale), 8))
         painter.setFont(font)

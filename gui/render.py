@@ -186,11 +186,12 @@ def state_caption(snap):
     return f"{title} — {text}" if text else title
 
 
-def trails_until(history, index, refit_phase):
-    """Centre positions per cluster at init and after each refit up to ``index``."""
+def trails_until(history, index):
+    """Centre positions per cluster at init and after each refit / M-step up to ``index``."""
     if not history:
         return None
-    snaps = [s for s in history[:index + 1] if s.phase in ("init", refit_phase)]
+    # the centres move only in the other half-steps
+    snaps = [s for s in history[:index + 1] if s.phase not in RESPONSIBILITY_PHASES]
     K = history[0].n_clusters
     return [np.array([s.centres[k][:2] for s in snaps]) for k in range(K)]
 
@@ -203,14 +204,13 @@ def overlay_for(session, frame=None):
     if snap is None:
         return Overlay(centres=session.centres if len(session.centres) else None,
                        true_mixture=mixture, marker_scale=display["marker_scale"])
-    refit_phase = "m" if session.algorithm == "em" else "refit"
     frame = frame or session.frame
     return Overlay(
         centres=snap.centres,
         covariances=snap.covariances if display["ellipses"] else None,
         weights=snap.weights,
         empty=snap.empty,
-        trails=trails_until(session.history, session.index, refit_phase) if display["trails"] else None,
+        trails=trails_until(session.history, session.index) if display["trails"] else None,
         points=session.points if frame is not None and frame.labels is not None else None,
         labels=frame.labels if frame is not None else None,
         true_mixture=mixture,

@@ -24,8 +24,8 @@ def _check_against_brute_force(X, centre_path):
     """Run the block assignment pass along a path of centres; compare each step with a full scan."""
     n, D = X.shape
     XT = np.ascontiguousarray(X.T)
-    offset = XT.mean(axis=1)
-    XS, box_min, box_max, block_sums = _blocks.build_blocks(XT, offset, 2)
+    pb = _blocks.PointBlocks(XT)
+    offset, XS, box_min, box_max, block_sums = pb.offset, pb.XS, pb.box_min, pb.box_max, pb.block_sums
     # the points are a permutation of X, and every block's box holds its points
     np.testing.assert_array_equal(np.sort(XS, axis=1), np.sort(XT, axis=1))
     for b in range(box_min.shape[0]):
@@ -94,8 +94,8 @@ def test_block_pass_on_degenerate_data():
 
 def _mixed_fraction(X, centres):
     XT = np.ascontiguousarray(X.T)
-    offset = XT.mean(axis=1)
-    XS, box_min, box_max, block_sums = _blocks.build_blocks(XT, offset, 2)
+    pb = _blocks.PointBlocks(XT)
+    offset, XS, box_min, box_max, block_sums = pb.offset, pb.XS, pb.box_min, pb.box_max, pb.block_sums
     block_label = np.full(box_min.shape[0], _blocks.NOT_ASSIGNED, dtype=np.int32)
     _blocks.block_assignment_pass(XS, box_min, box_max, block_sums, offset, centres, block_label,
                                   np.full(X.shape[0], -1, dtype=np.int32), np.zeros((len(centres), 4)))
@@ -125,3 +125,21 @@ def test_block_pass_equals_a_full_scan_on_any_data(n, dim, k, grid, seed):
     path = [X[rng.integers(0, n, size=k)] + (rng.integers(0, 2, size=(k, 1)) * rng.normal(size=(k, dim)))
             for _ in range(4)]
     _check_against_brute_force(X, path)
+
+
+def test_runs_on_one_dataset_share_its_blocks_but_not_their_labels():
+    from engine import Dataset, KMeans, Run
+    rng = np.random.default_rng(4)
+    X = np.concatenate([rng.normal(m, 1.0, size=(2_000, 2)) for m in ((0, 0), (5, 0), (0, 5))])
+    data = Dataset(X)
+    starts = (X[:3].copy(), X[-4:].copy())
+    shared = [Run(KMeans(), data, c) for c in starts]
+    blocks = data.blocks
+    while not all(r.finished for r in shared):  # interleaved, as a restart in the window would
+        for r in shared:
+            r.step()
+    assert data.blocks is blocks  # built once
+    for run, c in zip(shared, starts):
+        alone = Run(KMeans(), Dataset(X), c).run()
+        assert [s.cost for s in run.history] == [s.cost for s in alone.history]
+        np.testing.assert_array_equal(run.current.centres, alone.current.centres)
