@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from engine.command_line import add_scenario_arguments, scenario_from_args
+
 COMMANDS = ("run", "export", "bench")
 
 
@@ -19,80 +21,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(2)
-
-
-def add_scenario_arguments(p):
-    """The data / algorithm / initialisation flags shared by the window, run and export."""
-    from engine.gmm import COVARIANCE_TYPES
-    from engine.initialisation import INIT_METHODS
-    from engine.scenario import ALGORITHM_NAMES
-    data = p.add_argument_group("data")
-    data.add_argument("--data", metavar="FILE", help=".csv (two or more numeric columns, optional header) or .npy")
-    data.add_argument("--sample", metavar="SPEC",
-                      help="sample from a mixture: a preset name (blobs, unequal, anisotropic, "
-                           "local-optimum) or a JSON file with weights, means, covariances")
-    data.add_argument("--n", type=int, default=500, help="points to sample (default 500)")
-    data.add_argument("--seed", type=int, default=0, help="seed for sampling and initialisation (default 0)")
-    alg = p.add_argument_group("algorithm")
-    alg.add_argument("--algorithm", choices=ALGORITHM_NAMES, default="kmeans")
-    alg.add_argument("--k", type=int, help="number of clusters K (default 3, or the number of --centres)")
-    alg.add_argument("--beta", type=float, default=1.0, help="soft k-means stiffness beta (default 1)")
-    alg.add_argument("--covariance", choices=COVARIANCE_TYPES, default="full", help="EM covariance type")
-    alg.add_argument("--reg-covar", type=float, default=1e-6, help="EM: added to covariance diagonals")
-    alg.add_argument("--fixed-weights", action="store_true", help="EM: keep pi_k = 1/K")
-    alg.add_argument("--max-iter", type=int, default=300)
-    alg.add_argument("--tol", type=float, default=1e-6, help="relative change of the objective")
-    init = p.add_argument_group("initialisation")
-    init.add_argument("--init", choices=INIT_METHODS, default="kmeans++")
-    init.add_argument("--centres", metavar="FILE.csv", help="manual initial centres (overrides --init)")
-    init.add_argument("--weights", metavar="FILE.csv", help="EM: initial weights pi_k")
-    init.add_argument("--covariances", metavar="FILE.npy", help="EM: initial covariances (K, D, D)")
-
-
-def scenario_from_args(args):
-    """Build an engine Scenario from parsed flags; ValueError on bad data."""
-    import numpy as np
-
-    from engine.formats import load_matrix, load_points
-    from engine.sampling import PRESETS, Mixture, old_faithful
-    from engine.scenario import Scenario
-    if args.data and args.sample:
-        raise ValueError("give either --data or --sample, not both")
-    if args.data:
-        points = load_points(args.data)
-    elif args.sample == "old-faithful":
-        points = old_faithful()
-    elif args.sample:
-        if args.sample in PRESETS:
-            mixture = PRESETS[args.sample][1]
-        else:
-            try:
-                with open(args.sample, encoding="utf-8") as fh:
-                    mixture = Mixture.from_dict(json.load(fh))
-            except OSError as exc:
-                raise ValueError(f"--sample {args.sample}: not a preset and not a readable file ({exc.strerror})") from None
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{args.sample}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        points, _ = mixture.sample(args.n, seed=args.seed)
-    else:
-        raise ValueError("no data: give --data FILE or --sample SPEC")
-    centres = load_matrix(args.centres, "centres") if args.centres else None
-    k = args.k
-    if centres is not None:
-        if k is not None and k != len(centres):
-            raise ValueError(f"--k {k} but {args.centres} holds {len(centres)} centres")
-        k = len(centres)
-    weights = load_matrix(args.weights, "weights").ravel() if args.weights else None
-    covariances = load_matrix(args.covariances, "covariances") if args.covariances else None
-    settings = {"max_iter": args.max_iter, "tol": args.tol}
-    if args.algorithm == "soft-kmeans":
-        settings["beta"] = args.beta
-    if args.algorithm == "em":
-        settings.update(covariance_type=args.covariance, reg_covar=args.reg_covar,
-                        learn_weights=not args.fixed_weights)
-    return Scenario(points=np.asarray(points), algorithm=args.algorithm, settings=settings,
-                    centres=centres, weights=weights, covariances=covariances,
-                    n_clusters=3 if k is None else k, init=args.init, seed=args.seed)
 
 
 def build_parser():
@@ -138,7 +66,8 @@ def build_parser():
 
 
 def cmd_run(args):
-    from engine.formats import trace, write_json
+    from engine.formats import write_json
+    from engine.trace import trace
     scenario = scenario_from_args(args)
     run = scenario.start().run()
     result = trace(run, {"init": "manual" if scenario.centres is not None else scenario.init,
@@ -173,12 +102,13 @@ def cmd_export(args):
     from PySide6.QtGui import QGuiApplication
 
     from engine.session_file import load_session
+    from engine.settings import DisplayOptions
     from gui.export import (ExportOptions, FrameRenderer, export_frames, export_gif, export_mp4,
                             export_strip, frame_indices, parse_size)
     if not (args.frames or args.gif or args.mp4 or args.strip):
         raise ValueError("nothing to export: give --frames DIR, --gif FILE, --mp4 FILE or --strip FILE")
     width, height = parse_size(args.size)
-    view, display = None, {}
+    view, display = None, DisplayOptions()
     if args.session:
         if args.data or args.sample:
             raise ValueError("give a session or --data/--sample, not both")
@@ -192,9 +122,8 @@ def cmd_export(args):
     run = scenario.start().run()
     options = ExportOptions(width=width, height=height, transparent=args.transparent,
                             caption=not args.no_caption, legend=not args.no_legend,
-                            cost_plot=args.cost_plot, lines=args.lines or bool(display.get("lines")),
-                            trails=bool(display.get("trails", True)),
-                            ellipses=bool(display.get("ellipses", True)), view=view)
+                            cost_plot=args.cost_plot, view=view,
+                            display=display.replace(lines=args.lines or display.lines, marker_scale=1.0))
     renderer = FrameRenderer(run, options)
     indices = frame_indices(run, args.frame_every)
     t0 = time.perf_counter()

@@ -2,13 +2,16 @@
 
 from .algorithm import Algorithm, PassStatistics
 from .data import Dataset
-from .gmm import COVARIANCE_TYPES, GaussianMixtureEM
+from .description import AlgorithmDescription, Objective
+from .gmm import GaussianMixtureEM
 from .kmeans import KMeans
+from .registry import ALGORITHM_NAMES, ALGORITHMS, describe, make_algorithm
 from .run import Run
-from .snapshot import PHASES, Snapshot
+from .scenario import Scenario
+from .settings import COVARIANCE_TYPES, AlgorithmSettings, DisplayOptions
+from .snapshot import Snapshot
 from .soft_kmeans import SoftKMeans
 
-ALGORITHMS = {"kmeans": KMeans, "soft-kmeans": SoftKMeans, "em": GaussianMixtureEM}
-
-__all__ = ["ALGORITHMS", "Algorithm", "COVARIANCE_TYPES", "Dataset", "GaussianMixtureEM",
-           "KMeans", "PHASES", "PassStatistics", "Run", "Snapshot", "SoftKMeans"]
+__all__ = ["ALGORITHMS", "ALGORITHM_NAMES", "Algorithm", "AlgorithmDescription", "AlgorithmSettings",
+           "COVARIANCE_TYPES", "Dataset", "DisplayOptions", "GaussianMixtureEM", "KMeans", "Objective",
+           "PassStatistics", "Run", "Scenario", "Snapshot", "SoftKMeans", "describe", "make_algorithm"]

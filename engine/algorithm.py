@@ -5,11 +5,16 @@ over the data that yields ``PassStatistics``; the second (refit / M-step) works
 on those statistics alone, so it costs O(K D^2) whatever N is.
 """
 
+import abc
 from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_non_negative, check_positive_int
+from . import _kernels
+from .description import INIT_PHASE
+from .settings import check_setting
+from .snapshot import Snapshot
+from .validation import check_centres
 
 
 @dataclass
@@ -23,7 +28,6 @@ class PassStatistics:
     sums : (K, D) sum_n r_k^(n) (x^(n) - ref_k)
     sq : (K,) sum_n r_k^(n) ||x^(n) - ref_k||^2
     outer : (K, D, D) or None, sum_n r_k^(n) (x - ref_k)(x - ref_k)^T
-    quad : (K,) or None, sum_n r_k^(n) ||A_k (x - ref_k)||^2 (EM)
     log_likelihood : float or None, sum_n log sum_k exp(log joint)
     neg_entropy : float, sum_n sum_k r log r (0 for hard assignments)
     changed : int or None, labels changed (k-means)
@@ -35,7 +39,6 @@ class PassStatistics:
     sq: np.ndarray
     ref: np.ndarray
     outer: np.ndarray = None
-    quad: np.ndarray = None
     log_likelihood: float = None
     neg_entropy: float = 0.0
     changed: int = None
@@ -50,30 +53,68 @@ class PassStatistics:
         d = centres - self.ref
         return self.sq - 2.0 * np.einsum("kd,kd->k", d, self.sums) + self.counts * np.einsum("kd,kd->k", d, d)
 
+    def scatter_about(self, centres):
+        """sum_n r_k^(n) (x^(n) - c_k)(x^(n) - c_k)^T for each k: ndarray of shape (K, D, D)."""
+        d = centres - self.ref
+        return (self.outer - np.einsum("ki,kj->kij", self.sums, d) - np.einsum("ki,kj->kij", d, self.sums)
+                + self.counts[:, None, None] * np.einsum("ki,kj->kij", d, d))
 
-class Algorithm:
-    """Base: stores and validates the parameters shared by every algorithm.
 
-    Subclasses define ``name``, ``responsibility_phase``, ``refit_phase``,
-    ``initial_snapshot``, ``responsibility_pass``, ``responsibility_step``,
-    ``refit_step`` and ``responsibilities``.
+class Algorithm(abc.ABC):
+    """An algorithm as two half-steps; subclasses fill in the hooks and a ``description``.
+
+    A run calls, per iteration: ``responsibility_pass`` (one pass over the
+    data) then ``responsibility_step`` (its snapshot), and ``refit_step`` (the
+    parameters from the pass statistics alone).  ``responsibilities`` and
+    ``labels`` recompute the per-point view of any snapshot on demand.
     """
 
-    name = None
-    responsibility_phase = None
-    refit_phase = None
+    description = None  # AlgorithmDescription
+    setting_names = ("max_iter", "tol")  # the AlgorithmSettings fields the constructor takes
     # Whether the refit's own objective needs a pass over the data (EM's
     # log-likelihood of the new parameters); the run then keeps that pass for
     # the next E-step, so an iteration still reads the data once.
     refit_needs_pass = False
-    hard = False
+    hard = False  # one-hot responsibilities
 
     def __init__(self, max_iter=300, tol=1e-6):
-        self.max_iter = check_positive_int(max_iter, "max_iter")
-        self.tol = check_non_negative(tol, "tol")
+        self.max_iter = check_setting("max_iter", max_iter)
+        self.tol = check_setting("tol", tol)
 
     def settings(self):
-        return {"max_iter": self.max_iter, "tol": self.tol}
+        return {name: getattr(self, name) for name in self.setting_names}
+
+    # -- hooks ---------------------------------------------------------------
+    def new_workspace(self, data):
+        """Per-run working memory kept between passes (k-means' labels); None if not needed."""
+        return None
+
+    def initial_snapshot(self, data, centres, weights=None, covariances=None):
+        """Half-step 0: the initial centres m_k (only EM also takes weights and covariances)."""
+        if weights is not None or covariances is not None:
+            raise ValueError(f"{self.description.display_name} takes no initial weights or covariances")
+        return Snapshot(index=0, phase=INIT_PHASE, iteration=0,
+                        centres=check_centres(centres, data.n_features))
+
+    @abc.abstractmethod
+    def responsibility_pass(self, data, snapshot, workspace):
+        """One pass over the data under ``snapshot``'s parameters: ``PassStatistics``."""
+
+    @abc.abstractmethod
+    def responsibility_step(self, stats, previous, iteration):
+        """The snapshot after the assignment / E-step of ``iteration``."""
+
+    @abc.abstractmethod
+    def refit_step(self, stats, previous):
+        """The snapshot after the refit / M-step, from the pass statistics alone."""
+
+    @abc.abstractmethod
+    def responsibilities(self, data, snapshot, dtype=np.float64):
+        """r_k^(n) under ``snapshot``'s parameters: ndarray of shape (n_samples, n_clusters)."""
+
+    # -- shared ----------------------------------------------------------------
+    def objective(self, snapshot):
+        return self.description.objective(snapshot)
 
     def converged_after_responsibility(self, stats, iteration):
         return False
@@ -92,3 +133,17 @@ class Algorithm:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
         return f"{type(self).__name__}({args})"
+
+
+class GaussianKernelAlgorithm(Algorithm):
+    """Soft k-means and EM: responsibilities are a softmax of Gaussian log joints, one kernel."""
+
+    @abc.abstractmethod
+    def kernel_parameters(self, snapshot):
+        """(means (K, D), Cholesky factors of the precisions (K, D, D), log coefficients (K,))."""
+
+    def responsibilities(self, data, snapshot, dtype=np.float64):
+        out = np.empty((data.n_samples, snapshot.n_clusters), dtype=dtype)
+        _kernels.gaussian_responsibilities(data.XT, *self.kernel_parameters(snapshot), out)
+        return out
+

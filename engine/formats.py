@@ -5,24 +5,12 @@ numpy traceback.
 """
 
 import json
-import os
-import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write_text, check_readable_file
 from .validation import check_finite
-
-TRACE_VERSION = 1
-
-# Which objective values a trace step carries, by algorithm.
-OBJECTIVES = {
-    "kmeans": ("cost",),
-    "soft-kmeans": ("cost", "free_energy"),
-    "em": ("log_likelihood", "lower_bound"),
-}
-
 
 def _is_number(text):
     try:
@@ -72,18 +60,6 @@ def _read_npy(path):
     return arr.astype(np.float64)
 
 
-def check_readable_file(path):
-    """The path as a Path if it names a file we may read; ValueError otherwise."""
-    from .session_file import check_file_size
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path}: no such file")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a file")
-    check_file_size(path)
-    return path
-
-
 def load_points(path):
     """Points from .csv (two or more numeric columns, optional header row) or .npy.
 
@@ -121,56 +97,6 @@ def save_points_csv(path, X, header=("x", "y")):
     lines = [",".join(header[:X.shape[1]])]
     lines += [",".join(repr(float(v)) for v in row) for row in X]
     atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def atomic_write_text(path, text):
-    """Write ``text`` to ``path`` via a temporary file and rename: never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def trace_step(snapshot, algorithm_name):
-    """One half-step of the trace: index, phase, iteration, objectives, parameters."""
-    full = snapshot.to_dict()
-    entry = {key: full[key] for key in ("index", "phase", "iteration")}
-    for key in OBJECTIVES[algorithm_name]:
-        entry[key] = full[key]
-    for key in ("centres", "weights", "covariances", "counts", "empty", "collapsed", "converged"):
-        entry[key] = full[key]
-    if snapshot.changed is not None:
-        entry["changed"] = snapshot.changed
-    return entry
-
-
-def trace(run, extra_settings=None):
-    """The run as a JSON-ready dict (schema in the README)."""
-    alg = run.algorithm
-    final = trace_step(run.current, alg.name)
-    labels = run.labels()
-    final["labels"] = None if labels is None else labels.tolist()
-    return {
-        "format": "clusterlab-trace",
-        "version": TRACE_VERSION,
-        "algorithm": alg.name,
-        "settings": {**alg.settings(), **(extra_settings or {})},
-        "n": run.data.n_samples,
-        "dim": run.data.n_features,
-        "k": run.current.n_clusters,
-        "converged": run.converged,
-        "iterations": run.n_iter,
-        "steps": [trace_step(s, alg.name) for s in run.history],
-        "final": final,
-    }
 
 
 def write_json(path, obj):

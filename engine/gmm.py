@@ -9,15 +9,16 @@ L(r, theta) = sum_n sum_k r (log pi_k + log N(x | mu_k, Sigma_k)) - sum r log r.
 The E-step makes L equal to log p(D); the M-step raises L; so L never decreases.
 """
 
+import dataclasses
+
 import numpy as np
 
 from . import _kernels
-from .algorithm import Algorithm, PassStatistics
+from .algorithm import GaussianKernelAlgorithm, PassStatistics
+from .description import INIT_PHASE, AlgorithmDescription, Objective
+from .settings import check_setting
 from .snapshot import Snapshot
-from .validation import (check_centres, check_choice, check_covariances, check_non_negative,
-                         check_weights)
-
-COVARIANCE_TYPES = ("identity", "spherical", "diag", "full", "tied")
+from .validation import check_centres, check_covariances, check_weights
 _LOG_2PI = np.log(2.0 * np.pi)
 # sklearn adds the same to N_k so a component with no responsibility divides by
 # a tiny number rather than zero.
@@ -58,7 +59,7 @@ def precision_cholesky(covariances, reg_covar=0.0):
     return chol_prec, log_det, jittered, covariances
 
 
-class GaussianMixtureEM(Algorithm):
+class GaussianMixtureEM(GaussianKernelAlgorithm):
     """EM for a mixture of K Gaussians.
 
     Parameters
@@ -80,26 +81,24 @@ class GaussianMixtureEM(Algorithm):
     ``identity`` always uses I.
     """
 
-    name = "em"
-    responsibility_phase = "e"
-    refit_phase = "m"
+    description = AlgorithmDescription(
+        name="em", display_name="EM (Gaussian mixture)",
+        responsibility_phase="e", responsibility_title="E-step",
+        refit_phase="m", refit_title="M-step",
+        objectives=(Objective("log_likelihood", "log p(D)", "log-likelihood log p(D)",
+                              "log p(D) = Σ log Σ π N(x | μ, Σ)", direction=+1),
+                    Objective("lower_bound", "L", "lower bound L", "L = Σ r log(π N / r)",
+                              direction=+1)))
+    setting_names = ("covariance_type", "reg_covar", "learn_weights", "max_iter", "tol")
     refit_needs_pass = True
 
     def __init__(self, covariance_type="full", reg_covar=1e-6, learn_weights=True,
                  max_iter=300, tol=1e-6):
         super().__init__(max_iter=max_iter, tol=tol)
-        self.covariance_type = check_choice(covariance_type, COVARIANCE_TYPES, "covariance_type")
-        self.reg_covar = check_non_negative(reg_covar, "reg_covar")
-        if not isinstance(learn_weights, (bool, np.bool_)):
-            raise ValueError(f"learn_weights must be True or False, got {learn_weights!r}")
-        self.learn_weights = bool(learn_weights)
-
-    def settings(self):
-        return {"covariance_type": self.covariance_type, "reg_covar": self.reg_covar,
-                "learn_weights": self.learn_weights, **super().settings()}
-
-    def new_workspace(self, data):
-        return None
+        self.covariance_type = check_setting("covariance_type", covariance_type)
+        self.reg_covar = check_setting("reg_covar", reg_covar)
+        self.learn_weights = check_setting("learn_weights", bool(learn_weights)
+                                           if isinstance(learn_weights, np.bool_) else learn_weights)
 
     def initial_snapshot(self, data, centres, weights=None, covariances=None):
         means = check_centres(centres, data.n_features, "means")
@@ -117,30 +116,27 @@ class GaussianMixtureEM(Algorithm):
                                           (K, D, D))
         else:
             covariances = check_covariances(covariances, K, D)
-        return Snapshot(index=0, phase="init", iteration=0, centres=means, weights=weights,
+        return Snapshot(index=0, phase=INIT_PHASE, iteration=0, centres=means, weights=weights,
                         covariances=covariances)
 
-    def _kernel_parameters(self, snapshot):
+    def kernel_parameters(self, snapshot):
         chol_prec, log_det, _, _ = precision_cholesky(np.asarray(snapshot.covariances), self.reg_covar)
         D = snapshot.centres.shape[1]
         log_coef = np.log(snapshot.weights) - 0.5 * D * _LOG_2PI + log_det
         return np.ascontiguousarray(snapshot.centres), chol_prec, log_coef
 
     def responsibility_pass(self, data, snapshot, workspace):
-        ref, chol_prec, log_coef = self._kernel_parameters(snapshot)
-        counts, sums, outer, quad, log_likelihood, neg_entropy = _kernels.gaussian_pass(
+        ref, chol_prec, log_coef = self.kernel_parameters(snapshot)
+        counts, sums, outer, _, log_likelihood, neg_entropy = _kernels.gaussian_pass(
             data.XT, ref, chol_prec, log_coef, True)
         sq = np.einsum("kii->k", outer)
-        return PassStatistics(counts=counts, sums=sums, sq=sq, ref=ref, outer=outer, quad=quad,
+        return PassStatistics(counts=counts, sums=sums, sq=sq, ref=ref, outer=outer,
                               log_likelihood=log_likelihood, neg_entropy=neg_entropy)
 
     def lower_bound(self, stats, snapshot):
         """L(r, theta) from the pass statistics r and the parameters theta of ``snapshot``."""
-        _, chol_prec, log_coef = self._kernel_parameters(snapshot)
-        d = snapshot.centres - stats.ref
-        scatter = (stats.outer - np.einsum("ki,kj->kij", stats.sums, d)
-                   - np.einsum("ki,kj->kij", d, stats.sums)
-                   + stats.counts[:, None, None] * np.einsum("ki,kj->kij", d, d))
+        _, chol_prec, log_coef = self.kernel_parameters(snapshot)
+        scatter = stats.scatter_about(snapshot.centres)
         precision = np.einsum("kji,kjl->kil", chol_prec, chol_prec)
         expected = stats.counts @ log_coef - 0.5 * np.einsum("kij,kij->", precision, scatter)
         return expected - stats.neg_entropy
@@ -162,11 +158,8 @@ class GaussianMixtureEM(Algorithm):
         K, D = previous.centres.shape
         empty = self._empty(stats)
         nk = stats.counts + _EPS_MASS
-        shift = stats.sums / nk[:, None]
-        means = stats.ref + shift
-        scatter = (stats.outer - np.einsum("ki,kj->kij", stats.sums, shift)
-                   - np.einsum("ki,kj->kij", shift, stats.sums)
-                   + stats.counts[:, None, None] * np.einsum("ki,kj->kij", shift, shift))
+        means = stats.ref + stats.sums / nk[:, None]
+        scatter = stats.scatter_about(means)
         eye = np.eye(D)
         kind = self.covariance_type
         if kind == "identity":
@@ -193,7 +186,7 @@ class GaussianMixtureEM(Algorithm):
             index=previous.index + 1, phase="m", iteration=previous.iteration,
             centres=means, weights=weights, covariances=covariances, counts=stats.counts,
             empty=empty, collapsed=collapsed)
-        return snapshot.replace(lower_bound=self.lower_bound(stats, snapshot))
+        return dataclasses.replace(snapshot, lower_bound=self.lower_bound(stats, snapshot))
 
     def _collapsed(self, covariances, counts):
         """Components whose smallest variance is no more than the reg_covar floor."""
@@ -201,8 +194,3 @@ class GaussianMixtureEM(Algorithm):
             return []
         smallest = np.linalg.eigvalsh(covariances)[:, 0]
         return [k for k in range(len(smallest)) if smallest[k] <= 2.0 * self.reg_covar]
-
-    def responsibilities(self, data, snapshot, dtype=np.float64):
-        out = np.empty((data.n_samples, snapshot.n_clusters), dtype=dtype)
-        _kernels.gaussian_responsibilities(data.XT, *self._kernel_parameters(snapshot), out)
-        return out

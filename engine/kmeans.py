@@ -7,8 +7,8 @@ import numpy as np
 
 from . import _blocks, _kernels
 from .algorithm import Algorithm, PassStatistics
+from .description import AlgorithmDescription, Objective
 from .snapshot import Snapshot
-from .validation import check_centres
 
 
 class KMeans(Algorithm):
@@ -24,17 +24,15 @@ class KMeans(Algorithm):
         Unused by k-means' own test (labels unchanged); kept for a uniform surface.
     """
 
-    name = "kmeans"
-    responsibility_phase = "assign"
-    refit_phase = "refit"
+    description = AlgorithmDescription(
+        name="kmeans", display_name="k-means",
+        responsibility_phase="assign", responsibility_title="Assignment step",
+        refit_phase="refit", refit_title="Refitting step",
+        objectives=(Objective("cost", "J", "cost J", "J = Σ r ‖x − m‖²", direction=-1),))
     hard = True
 
     def new_workspace(self, data):
         return _Assignments(data)
-
-    def initial_snapshot(self, data, centres, weights=None, covariances=None):
-        centres = check_centres(centres, data.n_features)
-        return Snapshot(index=0, phase="init", iteration=0, centres=centres)
 
     def responsibility_pass(self, data, snapshot, workspace):
         ref = np.ascontiguousarray(snapshot.centres)

@@ -5,9 +5,17 @@ run's working memory is O(N) (the labels k-means compares, the E-step
 statistics waiting for the M-step), its history O(K D^2) per half-step.
 """
 
+import dataclasses
+import math
+
 import numpy as np
 
 from .data import Dataset
+from .description import INIT_PHASE
+from .validation import check_n_clusters
+
+# Why a run stopped (``Run.stop_reason``); None while it can still step.
+CONVERGED, MAX_ITER, NON_FINITE = "converged", "max_iter", "non_finite"
 
 
 class Run:
@@ -15,7 +23,7 @@ class Run:
 
     Parameters
     ----------
-    algorithm : KMeans, SoftKMeans or GaussianMixtureEM
+    algorithm : an ``Algorithm``
     data : Dataset or array-like of shape (n_samples, n_features)
     centres : array-like of shape (n_clusters, n_features)
         Initial m_k / mu_k.
@@ -24,18 +32,18 @@ class Run:
     """
 
     def __init__(self, algorithm, data, centres, weights=None, covariances=None):
-        from .validation import check_n_clusters
         self.algorithm = algorithm
+        self.description = algorithm.description
         self.data = data if isinstance(data, Dataset) else Dataset(data)
-        snapshot = algorithm.initial_snapshot(self.data, centres, weights, covariances)
+        snapshot = algorithm.initial_snapshot(self.data, centres, weights=weights, covariances=covariances)
         check_n_clusters(snapshot.n_clusters, self.data.n_samples)
         self._workspace = algorithm.new_workspace(self.data)
         self._stats = None
         if algorithm.refit_needs_pass:
             self._stats = algorithm.responsibility_pass(self.data, snapshot, self._workspace)
-            snapshot = snapshot.replace(log_likelihood=self._stats.log_likelihood)
+            snapshot = dataclasses.replace(snapshot, log_likelihood=self._stats.log_likelihood)
         self.history = [snapshot]
-        self._finished = False
+        self.stop_reason = None
 
     # -- state -------------------------------------------------------------
     @property
@@ -44,8 +52,8 @@ class Run:
 
     @property
     def finished(self):
-        """True once converged or max_iter iterations are done."""
-        return self._finished
+        """True once converged, max_iter iterations are done, or the objective left the numbers."""
+        return self.stop_reason is not None
 
     @property
     def converged(self):
@@ -54,7 +62,7 @@ class Run:
     @property
     def n_iter(self):
         """Completed iterations (refit / M-steps done)."""
-        return sum(1 for s in self.history if s.phase == self.algorithm.refit_phase)
+        return sum(1 for s in self.history if s.phase == self.description.refit_phase)
 
     def __len__(self):
         return len(self.history)
@@ -62,43 +70,47 @@ class Run:
     # -- stepping ----------------------------------------------------------
     def step(self):
         """Do one half-step; return its snapshot, or None if the run is finished."""
-        if self._finished:
+        if self.finished:
             return None
         alg = self.algorithm
         last = self.current
-        if last.phase in ("init", alg.refit_phase):
+        if last.phase != self.description.responsibility_phase:
             iteration = last.iteration + 1
             stats = self._stats or alg.responsibility_pass(self.data, last, self._workspace)
             snapshot = alg.responsibility_step(stats, last, iteration)
             self._stats = stats
             if alg.converged_after_responsibility(stats, iteration):
-                snapshot = snapshot.replace(converged=True)
-                self._finished = True
+                snapshot = dataclasses.replace(snapshot, converged=True)
+                self.stop_reason = CONVERGED
         else:
             snapshot = alg.refit_step(self._stats, last)
             self._stats = None
             if alg.refit_needs_pass:
                 self._stats = alg.responsibility_pass(self.data, snapshot, self._workspace)
-                snapshot = snapshot.replace(log_likelihood=self._stats.log_likelihood)
-            if alg.converged_after_refit(self._previous_objective(), snapshot.objective):
-                snapshot = snapshot.replace(converged=True)
-                self._finished = True
+                snapshot = dataclasses.replace(snapshot, log_likelihood=self._stats.log_likelihood)
+            if alg.converged_after_refit(self._previous_objective(), alg.objective(snapshot)):
+                snapshot = dataclasses.replace(snapshot, converged=True)
+                self.stop_reason = CONVERGED
             elif snapshot.iteration >= alg.max_iter:
-                self._finished = True
+                self.stop_reason = MAX_ITER
+        objective = alg.objective(snapshot)
+        if objective is not None and not math.isfinite(objective):
+            # nothing sensible follows an infinite or NaN objective: stop, and say so
+            self.stop_reason = NON_FINITE
         self.history.append(snapshot)
         return snapshot
 
     def _previous_objective(self):
         """Objective after the previous refit, or after the first responsibility step."""
         for snap in reversed(self.history):
-            if snap.phase == self.algorithm.refit_phase:
-                return snap.objective
-        return self.history[1].objective if len(self.history) > 1 else None
+            if snap.phase == self.description.refit_phase:
+                return self.algorithm.objective(snap)
+        return self.algorithm.objective(self.history[1]) if len(self.history) > 1 else None
 
     def run(self, max_half_steps=None):
         """Step until finished (or ``max_half_steps`` more); return self."""
         done = 0
-        while not self._finished and (max_half_steps is None or done < max_half_steps):
+        while not self.finished and (max_half_steps is None or done < max_half_steps):
             self.step()
             done += 1
         return self
@@ -111,12 +123,12 @@ class Run:
         keeps the responsibilities of the step before it.
         """
         snap = self.history[index]
-        if snap.phase == "init":
+        if snap.phase == INIT_PHASE:
             return None
-        return index if snap.phase == self.algorithm.responsibility_phase else index - 1
+        return index if snap.phase == self.description.responsibility_phase else index - 1
 
     def responsibilities(self, index=-1, dtype=np.float64):
-        """r_k^(n) at half-step ``index``: ndarray of shape (n_samples, n_clusters), or None at init."""
+        """r_k^(n) shown at half-step ``index``: ndarray of shape (n_samples, n_clusters), or None at init."""
         index = index % len(self.history)
         source = self.responsibility_source(index)
         if source is None:
@@ -124,9 +136,20 @@ class Run:
         return self.algorithm.responsibilities(self.data, self.history[source], dtype=dtype)
 
     def labels(self, index=-1):
-        """Most responsible cluster per point at half-step ``index`` (int32), or None at init."""
+        """Most responsible cluster per point shown at half-step ``index`` (int32), or None at init."""
         index = index % len(self.history)
         source = self.responsibility_source(index)
         if source is None:
             return None
         return self.algorithm.labels(self.data, self.history[source])
+
+    # -- the result ----------------------------------------------------------
+    # As scikit-learn's final E-step: the result is the last parameters, and the
+    # labels are the responsibilities under them, whichever half-step came last.
+    def final_responsibilities(self, dtype=np.float64):
+        """r_k^(n) under the final parameters: ndarray of shape (n_samples, n_clusters)."""
+        return self.algorithm.responsibilities(self.data, self.current, dtype=dtype)
+
+    def final_labels(self):
+        """Most responsible cluster per point under the final parameters (int32)."""
+        return self.algorithm.labels(self.data, self.current)

@@ -8,26 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .gmm import GaussianMixtureEM
 from .initialisation import initial_centres
-from .kmeans import KMeans
+from .registry import DEFAULT_ALGORITHM, make_algorithm
 from .run import Run
-from .soft_kmeans import SoftKMeans
-from .validation import check_choice
-
-ALGORITHM_NAMES = ("kmeans", "soft-kmeans", "em")
-
-
-def make_algorithm(name, beta=1.0, covariance_type="full", reg_covar=1e-6, learn_weights=True,
-                   max_iter=300, tol=1e-6):
-    """The algorithm object for ``name`` with the settings that apply to it."""
-    check_choice(name, ALGORITHM_NAMES, "algorithm")
-    if name == "kmeans":
-        return KMeans(max_iter=max_iter, tol=tol)
-    if name == "soft-kmeans":
-        return SoftKMeans(beta=beta, max_iter=max_iter, tol=tol)
-    return GaussianMixtureEM(covariance_type=covariance_type, reg_covar=reg_covar,
-                             learn_weights=learn_weights, max_iter=max_iter, tol=tol)
+from .settings import DEFAULT_INIT, DEFAULT_N_CLUSTERS, DEFAULT_SEED, AlgorithmSettings
 
 
 @dataclass
@@ -40,17 +24,29 @@ class Scenario:
     """
 
     points: np.ndarray
-    algorithm: str = "kmeans"
-    settings: dict = field(default_factory=dict)
+    algorithm: str = DEFAULT_ALGORITHM
+    settings: AlgorithmSettings = field(default_factory=AlgorithmSettings)
     centres: np.ndarray = None
     weights: np.ndarray = None
     covariances: np.ndarray = None
-    n_clusters: int = 3
-    init: str = "kmeans++"
-    seed: int = 0
+    n_clusters: int = DEFAULT_N_CLUSTERS
+    init: str = DEFAULT_INIT
+    seed: int = DEFAULT_SEED
+
+    @classmethod
+    def of_session(cls, points, centres, algorithm, settings, init, seed):
+        """What a session describes: its placed centres, or none (drawn with ``init`` then).
+
+        The points are passed through uncopied, so the engine worker can tell
+        that they did not change and keep their Dataset.
+        """
+        placed = len(centres) > 0
+        return cls(points=points, algorithm=algorithm, settings=settings,
+                   centres=np.array(centres, dtype=np.float64) if placed else None,
+                   n_clusters=max(len(centres), 1), init=init, seed=seed)
 
     def make_algorithm(self):
-        return make_algorithm(self.algorithm, **self.settings)
+        return make_algorithm(self.algorithm, self.settings)
 
     def initial_centres(self):
         if self.centres is not None:
@@ -60,5 +56,4 @@ class Scenario:
     def start(self):
         """A fresh ``Run`` at its initialisation."""
         return Run(self.make_algorithm(), self.points, self.initial_centres(),
-                   weights=self.weights if self.algorithm == "em" else None,
-                   covariances=self.covariances if self.algorithm == "em" else None)
+                   weights=self.weights, covariances=self.covariances)

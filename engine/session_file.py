@@ -6,19 +6,19 @@ reopening and re-running reproduces the same frames exactly.  Reading is strict:
 a bad file raises one ValueError naming the problem and changes nothing.
 """
 
+import base64
 import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from .formats import atomic_write_text
+from .files import atomic_write_text, check_readable_file
+from .registry import DEFAULT_ALGORITHM, check_algorithm
 from .sampling import Mixture
-from .scenario import ALGORITHM_NAMES, Scenario, make_algorithm
-from .validation import check_centres, check_choice, check_data
-
-import base64
+from .scenario import Scenario
+from .settings import (DEFAULT_INIT, DEFAULT_N_CLUSTERS, DEFAULT_SAMPLE_N, DEFAULT_SEED, INIT,
+                       N_CLUSTERS, SAMPLE_N, SEED, AlgorithmSettings, DisplayOptions)
+from .validation import check_centres, check_data
 
 SESSION_FORMAT = "clusterlab-session"
 # Up to this many numbers an array is written as JSON lists (readable, diffable);
@@ -26,25 +26,7 @@ SESSION_FORMAT = "clusterlab-session"
 # ~2 s, which matters for the autosave on the UI thread.
 INLINE_NUMBERS_MAX = 200_000
 SESSION_VERSION = 1
-SETTING_KEYS = ("beta", "covariance_type", "reg_covar", "learn_weights", "max_iter", "tol")
-
-
-def max_file_bytes():
-    """The largest file we try to read: a quarter of physical memory, at most 2 GiB."""
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        physical = 8 << 30
-    return int(min(physical // 4, 2 << 30))
-
-
-def check_file_size(path):
-    size = Path(path).stat().st_size
-    limit = max_file_bytes()
-    if size > limit:
-        raise ValueError(f"{path}: too large to open ({size / 2**20:.0f} MB; the limit here is "
-                         f"{limit / 2**20:.0f} MB)")
-    return size
+SESSION_DIM = 2  # the window works on the plane
 
 
 @dataclass
@@ -53,20 +35,19 @@ class SessionData:
 
     points: np.ndarray
     centres: np.ndarray
-    algorithm: str = "kmeans"
-    settings: dict = field(default_factory=dict)
-    seed: int = 0
-    init_method: str = "kmeans++"
-    n_clusters: int = 3
+    algorithm: str = DEFAULT_ALGORITHM
+    settings: AlgorithmSettings = field(default_factory=AlgorithmSettings)
+    seed: int = DEFAULT_SEED
+    init_method: str = DEFAULT_INIT
+    n_clusters: int = DEFAULT_N_CLUSTERS
     mixture: Mixture = None
-    sample_n: int = 300
+    sample_n: int = DEFAULT_SAMPLE_N
     view: tuple = None  # (x0, x1, y0, y1)
-    display: dict = field(default_factory=dict)
+    display: DisplayOptions = field(default_factory=DisplayOptions)
 
     def scenario(self):
-        return Scenario(points=self.points, algorithm=self.algorithm, settings=dict(self.settings),
-                        centres=self.centres if len(self.centres) else None,
-                        n_clusters=max(len(self.centres), 1), init=self.init_method, seed=self.seed)
+        return Scenario.of_session(self.points, self.centres, self.algorithm, self.settings,
+                                   self.init_method, self.seed)
 
     def to_dict(self):
         return {
@@ -75,14 +56,14 @@ class SessionData:
             "points": encode_array(self.points),
             "centres": self.centres.tolist(),
             "algorithm": self.algorithm,
-            "settings": {k: self.settings[k] for k in SETTING_KEYS if k in self.settings},
+            "settings": self.settings.to_dict(),
             "seed": int(self.seed),
             "init_method": self.init_method,
             "n_clusters": int(self.n_clusters),
             "mixture": None if self.mixture is None else self.mixture.to_dict(),
             "sample_n": int(self.sample_n),
             "view": None if self.view is None else [float(v) for v in self.view],
-            "display": dict(self.display),
+            "display": self.display.to_dict(),
         }
 
 
@@ -124,55 +105,67 @@ def _require(obj, key, kind, path):
     return value
 
 
+def _check_view(view):
+    if not isinstance(view, list) or len(view) != 4:
+        raise ValueError("view must be four numbers x0, x1, y0, y1")
+    view = tuple(_number(v, "view") for v in view)
+    if not np.all(np.isfinite(view)) or view[0] >= view[1] or view[2] >= view[3]:
+        raise ValueError("view must be four finite numbers x0 < x1, y0 < y1")
+    return view
+
+
+def _number(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{what} must hold numbers, got {value!r}")
+    return float(value)
+
+
+def _check_mixture(spec):
+    mixture = Mixture.from_dict(spec)
+    if mixture.means.shape[1] != SESSION_DIM:
+        raise ValueError(f"the mixture must be {SESSION_DIM}-D, got {mixture.means.shape[1]}-D")
+    return mixture
+
+
 def session_from_dict(obj, path="session"):
+    """SessionData from a parsed session file; every field is checked for kind and range."""
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: not a ClusterLab session (top level is not an object)")
     if obj.get("format") != SESSION_FORMAT:
         raise ValueError(f"{path}: not a ClusterLab session (format is {obj.get('format')!r})")
     version = obj.get("version")
-    if version != SESSION_VERSION:
+    if version != SESSION_VERSION or isinstance(version, bool):
         raise ValueError(f"{path}: session version {version!r} is not supported (this ClusterLab "
                          f"reads version {SESSION_VERSION})")
-    raw_points = _require(obj, "points", None, path)
     try:
-        raw_points = decode_array(raw_points, "points")
-        points = check_data(raw_points) if len(raw_points) else np.zeros((0, 2))
-        if points.shape[1] != 2:
-            raise ValueError(f"points must have 2 columns, got {points.shape[1]}")
+        raw_points = decode_array(_require(obj, "points", None, path), "points")
+        points = check_data(raw_points) if len(raw_points) else np.zeros((0, SESSION_DIM))
+        if points.shape[1] != SESSION_DIM:
+            raise ValueError(f"points must have {SESSION_DIM} columns, got {points.shape[1]}")
         raw_centres = _require(obj, "centres", list, path)
-        centres = check_centres(raw_centres, 2) if raw_centres else np.zeros((0, 2))
-        algorithm = check_choice(_require(obj, "algorithm", str, path), ALGORITHM_NAMES, "algorithm")
-        settings = _require(obj, "settings", dict, path)
-        unknown = set(settings) - set(SETTING_KEYS)
-        if unknown:
-            raise ValueError(f"unknown settings {sorted(unknown)}")
-        for name in ALGORITHM_NAMES:  # validates every value, also those of the other algorithms
-            make_algorithm(name, **settings)
-        seed = _require(obj, "seed", int, path)
+        centres = check_centres(raw_centres, SESSION_DIM) if raw_centres else np.zeros((0, SESSION_DIM))
+        algorithm = check_algorithm(_require(obj, "algorithm", str, path))
+        settings = AlgorithmSettings.from_dict(_require(obj, "settings", dict, path), "settings")
+        seed = SEED.check(_require(obj, "seed", None, path), "seed")
         mixture = obj.get("mixture")
-        mixture = None if mixture is None else Mixture.from_dict(mixture)
+        mixture = None if mixture is None else _check_mixture(mixture)
         view = obj.get("view")
-        if view is not None:
-            view = tuple(float(v) for v in view)
-            if len(view) != 4 or not np.all(np.isfinite(view)) or view[0] >= view[1] or view[2] >= view[3]:
-                raise ValueError("view must be four finite numbers x0 < x1, y0 < y1")
-        display = obj.get("display") or {}
-        if not isinstance(display, dict):
-            raise ValueError("display must be an object")
-        n_clusters = int(obj.get("n_clusters", max(len(centres), 3)))
-        sample_n = int(obj.get("sample_n", 300))
-        init_method = str(obj.get("init_method", "kmeans++"))
+        view = None if view is None else _check_view(view)
+        display = DisplayOptions.from_dict(obj.get("display") or {}, "display")
+        n_clusters = N_CLUSTERS.check(obj.get("n_clusters", max(len(centres), DEFAULT_N_CLUSTERS)),
+                                      "n_clusters")
+        sample_n = SAMPLE_N.check(obj.get("sample_n", DEFAULT_SAMPLE_N), "sample_n")
+        init_method = INIT.check(obj.get("init_method", DEFAULT_INIT), "init_method")
     except (TypeError, ValueError) as exc:
         message = str(exc)
         raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-    return SessionData(points=points, centres=centres, algorithm=algorithm, settings=dict(settings),
+    return SessionData(points=points, centres=centres, algorithm=algorithm, settings=settings,
                        seed=seed, init_method=init_method, n_clusters=n_clusters, mixture=mixture,
-                       sample_n=sample_n, view=view, display=dict(display))
+                       sample_n=sample_n, view=view, display=display)
 
 
 def load_session(path):
     """Read a session file; ValueError with the reason for any bad file."""
-    from .formats import check_readable_file
     path = check_readable_file(path)
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: file is empty")

@@ -9,19 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PHASES = ("init", "assign", "refit", "e", "m")
-# Which phases recompute responsibilities (the first half of an iteration).
-RESPONSIBILITY_PHASES = ("assign", "e")
-
-PHASE_TITLES = {
-    "init": "Initialisation",
-    "assign": "Assignment step",
-    "refit": "Refitting step",
-    "e": "E-step",
-    "m": "M-step",
-}
-
-
 def _frozen(arr):
     if arr is None:
         return None
@@ -39,8 +26,8 @@ class Snapshot:
     index : int
         Position in the run's history; the half-step number.
     phase : str
-        One of ``init``, ``assign``, ``refit`` (k-means and soft k-means),
-        ``e``, ``m`` (EM).
+        ``init``, or one of the algorithm's two phases (its ``description``):
+        ``assign`` / ``refit`` (k-means, soft k-means), ``e`` / ``m`` (EM).
     iteration : int
         0 for the initialisation, t for both halves of iteration t.
     centres : ndarray of shape (K, D)
@@ -86,8 +73,8 @@ class Snapshot:
     converged: bool = False
 
     def __post_init__(self):
-        if self.phase not in PHASES:
-            raise ValueError(f"unknown phase {self.phase!r}")
+        if not isinstance(self.phase, str) or not self.phase:
+            raise ValueError(f"a phase is a name, got {self.phase!r}")
         for name in ("centres", "weights", "covariances", "counts"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         for name in ("cost", "free_energy", "log_likelihood", "lower_bound"):
@@ -100,26 +87,6 @@ class Snapshot:
     @property
     def n_clusters(self):
         return self.centres.shape[0]
-
-    @property
-    def title(self):
-        """The state in words, as the canvas shows it: "Refitting step 3"."""
-        if self.phase == "init":
-            return PHASE_TITLES["init"]
-        return f"{PHASE_TITLES[self.phase]} {self.iteration}"
-
-    @property
-    def objective(self):
-        """The quantity the algorithm optimises at this half-step."""
-        for value in (self.free_energy, self.log_likelihood, self.cost):
-            if value is not None:
-                return value
-        return None
-
-    def replace(self, **changes):
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        values.update(changes)
-        return Snapshot(**values)
 
     def to_dict(self):
         """JSON-ready dict (the trace's per-step entry)."""

@@ -12,12 +12,13 @@ equal weights, so it shares EM's kernel.
 import numpy as np
 
 from . import _kernels
-from .algorithm import Algorithm, PassStatistics
+from .algorithm import GaussianKernelAlgorithm, PassStatistics
+from .description import AlgorithmDescription, Objective
+from .settings import check_setting
 from .snapshot import Snapshot
-from .validation import check_centres, check_positive
 
 
-class SoftKMeans(Algorithm):
+class SoftKMeans(GaussianKernelAlgorithm):
     """Soft k-means.
 
     Parameters
@@ -29,31 +30,26 @@ class SoftKMeans(Algorithm):
         Converged when the relative change of F over an iteration is below tol.
     """
 
-    name = "soft-kmeans"
-    responsibility_phase = "assign"
-    refit_phase = "refit"
+    description = AlgorithmDescription(
+        name="soft-kmeans", display_name="soft k-means",
+        responsibility_phase="assign", responsibility_title="Assignment step",
+        refit_phase="refit", refit_title="Refitting step",
+        objectives=(Objective("free_energy", "F", "free energy F", "F = J + (1/β) Σ r log r",
+                              direction=-1),
+                    Objective("cost", "J", "weighted J", "J = Σ r ‖x − m‖²")))
+    setting_names = ("beta", "max_iter", "tol")
 
     def __init__(self, beta=1.0, max_iter=300, tol=1e-6):
         super().__init__(max_iter=max_iter, tol=tol)
-        self.beta = check_positive(beta, "beta")
+        self.beta = check_setting("beta", beta)
 
-    def settings(self):
-        return {"beta": self.beta, **super().settings()}
-
-    def new_workspace(self, data):
-        return None
-
-    def initial_snapshot(self, data, centres, weights=None, covariances=None):
-        centres = check_centres(centres, data.n_features)
-        return Snapshot(index=0, phase="init", iteration=0, centres=centres)
-
-    def _kernel_parameters(self, snapshot):
+    def kernel_parameters(self, snapshot):
         K, D = snapshot.centres.shape
         chol_prec = np.broadcast_to(np.sqrt(2.0 * self.beta) * np.eye(D), (K, D, D)).copy()
         return np.ascontiguousarray(snapshot.centres), chol_prec, np.zeros(K)
 
     def responsibility_pass(self, data, snapshot, workspace):
-        ref, chol_prec, log_coef = self._kernel_parameters(snapshot)
+        ref, chol_prec, log_coef = self.kernel_parameters(snapshot)
         counts, sums, _, quad, _, neg_entropy = _kernels.gaussian_pass(
             data.XT, ref, chol_prec, log_coef, False)
         # quad = sum r * 2 beta ||x - m||^2
@@ -79,8 +75,3 @@ class SoftKMeans(Algorithm):
             index=previous.index + 1, phase="refit", iteration=previous.iteration,
             centres=centres, counts=stats.counts, cost=cost, free_energy=free_energy,
             empty=np.flatnonzero(stats.counts == 0))
-
-    def responsibilities(self, data, snapshot, dtype=np.float64):
-        out = np.empty((data.n_samples, snapshot.n_clusters), dtype=dtype)
-        _kernels.gaussian_responsibilities(data.XT, *self._kernel_parameters(snapshot), out)
-        return out

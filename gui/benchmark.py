@@ -9,7 +9,7 @@ import numpy as np
 
 def _app():
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from .app import configure_threads
+    from .worker import configure_threads
     configure_threads()
     from PySide6.QtWidgets import QApplication
     return QApplication.instance() or QApplication([])

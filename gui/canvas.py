@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from .render import mixture_axis_handle, overlay_for, paint_overlay
+from .render import fit_rect, mixture_axis_handle, overlay_for, paint_overlay
 from .splat import marker_radius
 from .worker import Viewport
 
@@ -159,11 +159,11 @@ class Canvas(pg.PlotWidget):
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
         rect = self.viewbox.sceneBoundingRect()
         dpr = self.devicePixelRatioF()
-        scale = self.session.display["marker_scale"]
+        scale = self.session.display.marker_scale
         return Viewport(x0=x0, x1=x1, y0=y0, y1=y1, width=int(round(rect.width() * dpr)),
                         height=int(round(rect.height() * dpr)),
                         radius=marker_radius(len(self.session.points), scale) * dpr,
-                        field=bool(self.session.display["field"]))
+                        field=self.session.display.field)
 
     def _push_viewport(self):
         if self.isVisible() or self.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide):
@@ -173,10 +173,8 @@ class Canvas(pg.PlotWidget):
         pts = self.session.points
         if not len(pts):
             return
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        pad = np.maximum((hi - lo) * 0.08, 0.5)
-        self.viewbox.setRange(xRange=(lo[0] - pad[0], hi[0] + pad[0]),
-                              yRange=(lo[1] - pad[1], hi[1] + pad[1]), padding=0)
+        x0, x1, y0, y1 = fit_rect(pts)
+        self.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     # -- drawing ---------------------------------------------------------------
     def _on_session_frame(self, *_):
@@ -239,7 +237,7 @@ class Canvas(pg.PlotWidget):
         if k is not None:
             s.begin_drag("centres", k)
             return ("centres", k)
-        if s.display["true_mixture"]:
+        if s.display.true_mixture:
             for j in range(s.mixture.n_components):
                 if self._nearest(s.mixture.means[j:j + 1], pos, 10) is not None:
                     return ("mean", j, s.mixture)

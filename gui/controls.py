@@ -9,14 +9,16 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QRadioButton, QScrollArea, QSlider, QSpinBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from engine.gmm import COVARIANCE_TYPES
-from engine.sampling import PRESETS, Mixture
+from engine.registry import ALGORITHMS
+from engine.presets import PRESETS
+from engine.sampling import Mixture
+from engine.settings import COVARIANCE_TYPES, N_CLUSTERS, SAMPLE_N, SEED, AlgorithmSettings
 
-ALGORITHM_LABELS = {"kmeans": "k-means", "soft-kmeans": "soft k-means", "em": "EM (Gaussian mixture)"}
 PRESET_LABELS = {"blobs": "Well-separated blobs", "unequal": "Unequal sizes and widths",
                  "anisotropic": "Anisotropic (stretched)", "local-optimum": "k-means local optimum",
                  "old-faithful": "Old Faithful (standardised)"}
 BETA_MIN_LOG, BETA_MAX_LOG, BETA_STEPS = -3.0, 3.0, 600
+TOL_EXPONENTS = range(2, 13)  # the tolerance box offers 1e-2 .. 1e-12
 
 
 def beta_from_slider(value):
@@ -161,11 +163,11 @@ class ControlPanel(QScrollArea):
         row.addWidget(load)
         form.addRow("Preset", row)
         self.sample_n = QSpinBox()
-        self.sample_n.setRange(1, 2_000_000)
+        self.sample_n.setRange(SAMPLE_N.low, SAMPLE_N.high)
         self.sample_n.setSingleStep(100)
         self.sample_n.setValue(s.sample_n)
         self.sample_n.setToolTip("How many points to draw from the mixture")
-        self.sample_n.valueChanged.connect(lambda v: setattr(s, "sample_n", v))
+        self.sample_n.valueChanged.connect(s.set_sample_n)
         form.addRow("N", self.sample_n)
         self.mixture_table = MixtureTable(s)
         form.addRow(self.mixture_table)
@@ -189,12 +191,12 @@ class ControlPanel(QScrollArea):
         box = QGroupBox("Initial centres")
         form = QFormLayout(box)
         self.k_spin = QSpinBox()
-        self.k_spin.setRange(1, 50)
+        self.k_spin.setRange(N_CLUSTERS.low, N_CLUSTERS.high)
         self.k_spin.setToolTip("K for the initialisation buttons (placing centres by hand sets K "
                                "to the number placed)")
         self.k_spin.valueChanged.connect(s.set_n_clusters)
         self.seed_spin = QSpinBox()
-        self.seed_spin.setRange(0, 2**31 - 1)
+        self.seed_spin.setRange(SEED.low, SEED.high)
         self.seed_spin.setToolTip("Seed for sampling and for the random initialisations: "
                                   "the same seed gives the same points and centres")
         self.seed_spin.valueChanged.connect(s.set_seed)
@@ -219,7 +221,8 @@ class ControlPanel(QScrollArea):
         s = self.session
         box = QGroupBox("Algorithm")
         form = QFormLayout(box)
-        self.algorithm = _combo(ALGORITHM_LABELS, "Changing a setting restarts the run from its "
+        self.algorithm = _combo({name: cls.description.display_name for name, cls in ALGORITHMS.items()},
+                                "Changing a setting restarts the run from its "
                                 "initial state")
         self.algorithm.currentIndexChanged.connect(
             lambda _: s.set_algorithm(self.algorithm.currentData()))
@@ -246,7 +249,7 @@ class ControlPanel(QScrollArea):
         form.addRow("Covariance", self.covariance)
         self.reg_covar = QDoubleSpinBox()
         self.reg_covar.setDecimals(8)
-        self.reg_covar.setRange(0.0, 10.0)
+        self.reg_covar.setRange(0.0, 10.0)  # the file may hold more; the box offers a sensible range
         self.reg_covar.setSingleStep(1e-4)
         self.reg_covar.setToolTip("Added to every covariance diagonal: keeps a component from "
                                   "collapsing onto a single point")
@@ -257,18 +260,22 @@ class ControlPanel(QScrollArea):
         self.learn_weights.toggled.connect(lambda on: s.set_setting("learn_weights", on))
         form.addRow(self.learn_weights)
         self.max_iter = QSpinBox()
-        self.max_iter.setRange(1, 10_000)
+        limit = AlgorithmSettings.limit("max_iter")
+        self.max_iter.setRange(limit.low, limit.high)
         self.max_iter.setToolTip("Stop after this many iterations")
         self.max_iter.valueChanged.connect(lambda v: s.set_setting("max_iter", v))
         form.addRow("Max iterations", self.max_iter)
         self.tol = QComboBox()
-        for exp in range(2, 13):
+        for exp in TOL_EXPONENTS:
             self.tol.addItem(f"1e-{exp}", 10.0 ** -exp)
         self.tol.setToolTip("Soft k-means and EM: converged when the objective changes by less "
                             "than this (relative) over an iteration. k-means: when no label changes.")
         self.tol.currentIndexChanged.connect(lambda _: s.set_setting("tol", self.tol.currentData()))
         form.addRow("Tolerance", self.tol)
-        self._em_rows = (self.covariance, self.reg_covar, self.learn_weights)
+        # the row of each setting: shown for the algorithms that take it
+        self._setting_rows = {"beta": self.beta_row, "covariance_type": self.covariance,
+                              "reg_covar": self.reg_covar, "learn_weights": self.learn_weights,
+                              "max_iter": self.max_iter, "tol": self.tol}
         self._form = form
         return box
 
@@ -288,8 +295,9 @@ class ControlPanel(QScrollArea):
 
     # -- session -> widgets ----------------------------------------------------
     def _on_session_mixture(self):
+        current = self.session.mixture
         for name, (_, mixture, _, _) in PRESETS.items():
-            if mixture is self.session.mixture:
+            if mixture == current:
                 self.preset.setCurrentIndex(self.preset.findData(name))
 
     def _on_beta_slider(self, value):
@@ -299,26 +307,32 @@ class ControlPanel(QScrollArea):
 
     def _on_session_settings(self):
         s = self.session
+        settings = s.settings
         widgets = (self.algorithm, self.beta, self.covariance, self.reg_covar, self.learn_weights,
-                   self.max_iter, self.tol, self.k_spin, self.seed_spin)
+                   self.max_iter, self.tol, self.k_spin, self.seed_spin, self.sample_n)
         for w in widgets:
             w.blockSignals(True)
-        self.algorithm.setCurrentIndex(self.algorithm.findData(s.algorithm))
-        self.beta.setValue(slider_from_beta(s.settings["beta"]))
-        self.beta_label.setText(f"{s.settings['beta']:.3g}")
-        self.covariance.setCurrentText(s.settings["covariance_type"])
-        self.reg_covar.setValue(s.settings["reg_covar"])
-        self.learn_weights.setChecked(s.settings["learn_weights"])
-        self.max_iter.setValue(s.settings["max_iter"])
-        i = self.tol.findData(s.settings["tol"])
-        self.tol.setCurrentIndex(i if i >= 0 else 4)
-        self.k_spin.setValue(s.n_clusters)
-        self.seed_spin.setValue(s.seed)
-        for w in widgets:
-            w.blockSignals(False)
-        soft, em = s.algorithm == "soft-kmeans", s.algorithm == "em"
-        self._form.setRowVisible(self.beta_row, soft)
-        for w in self._em_rows:
-            self._form.setRowVisible(w, em)
+        try:
+            self.algorithm.setCurrentIndex(self.algorithm.findData(s.algorithm))
+            self.beta.setValue(slider_from_beta(min(max(settings.beta, 10 ** BETA_MIN_LOG), 10 ** BETA_MAX_LOG)))
+            self.beta_label.setText(f"{settings.beta:.3g}")
+            self.covariance.setCurrentText(settings.covariance_type)
+            self.reg_covar.setValue(settings.reg_covar)
+            self.learn_weights.setChecked(settings.learn_weights)
+            self.max_iter.setValue(settings.max_iter)
+            i = self.tol.findData(settings.tol)
+            if i < 0:  # a value from a file that the list lacks: offer it, never show another
+                self.tol.addItem(f"{settings.tol:g}", settings.tol)
+                i = self.tol.count() - 1
+            self.tol.setCurrentIndex(i)
+            self.k_spin.setValue(s.n_clusters)
+            self.seed_spin.setValue(s.seed)
+            self.sample_n.setValue(s.sample_n)
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        takes = ALGORITHMS[s.algorithm].setting_names
+        for name, row in self._setting_rows.items():
+            self._form.setRowVisible(row, name in takes)
         k = len(s.centres)
         self.centre_count.setText(f"{k} centre{'s' if k != 1 else ''} placed (K = {k})")

@@ -1,16 +1,20 @@
 """The objective per half-step, linked to the timeline.
 
-k-means: J after each assignment step (blue) and refitting step (red), as in
-the lecture.  Soft k-means: free energy F (and the weighted J).  EM: the
-log-likelihood and the lower bound.  A line marks the current half-step;
-clicking the plot jumps there.
+Drawn from the algorithm's description: one series per objective and phase,
+coloured by phase (after the assignment / E-step, after the refit / M-step, as
+in the lecture) and shaped by objective (the primary one round).  A line marks
+the current half-step; clicking the plot jumps there.
 """
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-BLUE, RED, PURPLE, GREY = "#0072B2", "#D55E00", "#7B3294", "#888888"
+from engine.description import INIT_PHASE
+
+from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
+
+SYMBOLS = ("o", "t", "s", "d")  # by objective: the primary one round
 
 
 class HalfStepAxis(pg.AxisItem):
@@ -32,22 +36,9 @@ class CostPlot(pg.PlotWidget):
         p.hideButtons()
         p.setMenuEnabled(False)
         self.legend = p.addLegend(offset=(-10, 10), labelTextColor="#222", brush=(255, 255, 255, 210))
-        self.path = p.plot([], [], pen=pg.mkPen(GREY, width=1.5))
-        self.series = {}
-        self._shown = None
-        for key, colour, symbol, name in (
-                ("assign", BLUE, "o", "J after assignment"),
-                ("refit", RED, "o", "J after refit"),
-                ("free_energy", PURPLE, "o", "free energy F"),
-                ("weighted_j", GREY, "t", "weighted J"),
-                ("log_likelihood", BLUE, "o", "log-likelihood"),
-                ("lower_bound", RED, "t", "lower bound")):
-            item = pg.PlotDataItem([], [], pen=None, symbol=symbol, symbolSize=8,
-                                   symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen("w", width=0.8),
-                                   name=name)
-            self.series[key] = item
-            p.addItem(item)
-        self.bound_path = p.plot([], [], pen=pg.mkPen(RED, width=1.2, style=Qt.PenStyle.DashLine))
+        self.paths = []  # one line per objective
+        self.series = {}  # (objective field, phase) -> dots
+        self._description = None
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#222", width=2))
         p.addItem(self.marker)
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
@@ -56,52 +47,51 @@ class CostPlot(pg.PlotWidget):
         session.sigSettingsChanged.connect(self._on_session_history)
 
     def points(self):
-        """(x, y) of every plotted objective point, per visible series (for tests)."""
-        return {k: item.getData() for k, item in self.series.items() if item.isVisible()}
+        """{(objective field, phase): (x, y)} of every plotted dot (for tests)."""
+        empty = np.zeros(0)
+        return {key: tuple(empty if a is None else a for a in item.getData())
+                for key, item in self.series.items()}
+
+    def _build(self, description):
+        """Items for ``description``'s objectives; rebuilt only when the algorithm changes
+        (rebuilding the legend every frame costs the UI thread)."""
+        p = self.plotItem
+        for item in self.paths + list(self.series.values()):
+            p.removeItem(item)
+        self.legend.clear()
+        self.paths, self.series = [], {}
+        # EM has log p(D) at the initialisation already: a grey dot, left out of the legend
+        phases = ((INIT_PHASE, None, PATH_HEX),
+                  (description.responsibility_phase, description.responsibility_title, RESPONSIBILITY_STEP_HEX),
+                  (description.refit_phase, description.refit_title, REFIT_STEP_HEX))
+        for i, objective in enumerate(description.objectives):
+            style = Qt.PenStyle.SolidLine if i == 0 else Qt.PenStyle.DashLine
+            self.paths.append(p.plot([], [], pen=pg.mkPen(PATH_HEX, width=1.5, style=style)))
+            for phase, title, colour in phases:
+                item = pg.PlotDataItem([], [], pen=None, symbol=SYMBOLS[i % len(SYMBOLS)], symbolSize=8,
+                                       symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen("w", width=0.8))
+                p.addItem(item)
+                if title is not None:
+                    self.legend.addItem(item, f"{objective.symbol} after {title[0].lower()}{title[1:]}")
+                self.series[(objective.field, phase)] = item
+        # the legend sits in the corner the curve leaves empty: a falling objective leaves the
+        # top right, a rising one the bottom right
+        rising = description.primary.direction > 0
+        corner = (1, 1) if rising else (1, 0)
+        self.legend.anchor(corner, corner, offset=(-10, -10 if rising else 10))
+        p.setLabel("left", description.primary.formula)
+        self._description = description
 
     def _on_session_history(self, *_):
+        description = self.session.description
+        if description is not self._description:
+            self._build(description)
         hist = self.session.history
-        x = np.arange(len(hist))
-        alg = self.session.algorithm
-
-        def values(attr):
-            return np.array([np.nan if getattr(s, attr) is None else getattr(s, attr) for s in hist])
-
-        show = {"kmeans": ("assign", "refit"), "soft-kmeans": ("free_energy", "weighted_j"),
-                "em": ("log_likelihood", "lower_bound")}[alg]
-        if show != self._shown:  # rebuilding the legend every frame costs the UI thread
-            self._shown = show
-            for key, item in self.series.items():
-                item.setVisible(key in show)
-            self.legend.clear()
-            for key in show:
-                self.legend.addItem(self.series[key], self.series[key].name())
-            # the legend sits in the corner the curve leaves empty: J and F fall, log p(D) rises
-            corner = (1, 1) if alg == "em" else (1, 0)
-            self.legend.anchor(corner, corner, offset=(-10, -10 if alg == "em" else 10))
-        self.bound_path.setData([], [])
-        if alg == "kmeans":
-            j = values("cost")
-            phases = np.array([s.phase for s in hist])
-            for key in ("assign", "refit"):
-                mask = (phases == key) & ~np.isnan(j)
-                self.series[key].setData(x[mask], j[mask])
-            self.path.setData(x[~np.isnan(j)], j[~np.isnan(j)])
-            self.plotItem.setLabel("left", "J")
-        elif alg == "soft-kmeans":
-            f, j = values("free_energy"), values("cost")
-            ok = ~np.isnan(f)
-            self.series["free_energy"].setData(x[ok], f[ok])
-            self.series["weighted_j"].setData(x[ok], j[ok])
-            self.path.setData(x[ok], f[ok])
-            self.plotItem.setLabel("left", "F = J + (1/β) Σ r log r")
-        else:
-            ll, lb = values("log_likelihood"), values("lower_bound")
-            self.series["log_likelihood"].setData(x[~np.isnan(ll)], ll[~np.isnan(ll)])
-            self.series["lower_bound"].setData(x[~np.isnan(lb)], lb[~np.isnan(lb)])
-            self.path.setData(x[~np.isnan(ll)], ll[~np.isnan(ll)])
-            self.bound_path.setData(x[~np.isnan(lb)], lb[~np.isnan(lb)])
-            self.plotItem.setLabel("left", "log p(D)")
+        for objective, path in zip(description.objectives, self.paths, strict=True):
+            path.setData(*description.objective_points(hist, objective))
+            for phase in description.phases:
+                self.series[(objective.field, phase)].setData(
+                    *description.objective_points(hist, objective, phase))
         self._on_session_step(self.session.index)
         if len(hist):
             self.plotItem.setXRange(-0.5, max(len(hist) - 0.5, 4), padding=0.02)

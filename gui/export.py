@@ -7,6 +7,7 @@ up on consecutive slides.  Runs headless (offscreen Qt) or on the window's
 engine worker, with progress and cancel.
 """
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,12 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QTransform
 from PySide6.QtSvg import QSvgGenerator
 
-from engine.snapshot import PHASE_TITLES
+from engine.captions import short_caption, state_caption
+from engine.description import INIT_PHASE
+from engine.settings import DisplayOptions
 
-from .palette import run_colours
-from .render import Overlay, cluster_qcolor, paint_overlay, state_caption, trails_until
+from .palette import REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX, run_colours
+from .render import LINES_MAX_POINTS, Overlay, cluster_qcolor, fit_rect, paint_overlay, trails_until
 from .splat import marker_radius, render_points
 
 SVG_VECTOR_MAX_POINTS = 5_000  # above this an SVG embeds the points as one image
@@ -37,10 +40,7 @@ class ExportOptions:
     caption: bool = True
     legend: bool = True
     cost_plot: bool = False
-    lines: bool = False
-    trails: bool = True
-    ellipses: bool = True
-    marker_scale: float = 1.0
+    display: DisplayOptions = dataclasses.field(default_factory=DisplayOptions)
     view: tuple = None  # (x0, x1, y0, y1); None: the data's bounds, padded
 
 
@@ -62,19 +62,8 @@ def frame_indices(run, every="half"):
     last = len(run.history) - 1
     if every == "half":
         return list(range(last + 1))
-    picks = [i for i, s in enumerate(run.history) if s.phase in ("init", run.algorithm.refit_phase)]
+    picks = [i for i, s in enumerate(run.history) if s.phase in (INIT_PHASE, run.description.refit_phase)]
     return picks if picks[-1] == last else picks + [last]
-
-
-def caption_for(run, index):
-    return state_caption(run.history[index])
-
-
-def short_caption(run, index):
-    snap = run.history[index]
-    if snap.phase == "init":
-        return PHASE_TITLES["init"]
-    return ("Converged · " if snap.converged else "") + snap.title
 
 
 class FrameRenderer:
@@ -83,15 +72,10 @@ class FrameRenderer:
     def __init__(self, run, options):
         self.run = run
         self.options = options
-        X = run.data.X
         if options.view is not None:
             self.view = tuple(float(v) for v in options.view)
-        elif len(X):
-            lo, hi = X[:, :2].min(axis=0), X[:, :2].max(axis=0)
-            pad = np.maximum((hi - lo) * 0.08, 0.5)
-            self.view = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
         else:
-            self.view = (-1.0, 1.0, -1.0, 1.0)
+            self.view = fit_rect(run.data.X)
         self._colour_cache = (None, None)
 
     # -- layout ----------------------------------------------------------------
@@ -121,6 +105,9 @@ class FrameRenderer:
         return QTransform(s, 0, 0, -s, cx - s * mx, cy + s * my)
 
     # -- content ---------------------------------------------------------------
+    def caption(self, index):
+        return state_caption(self.run.description, self.run.history[index])
+
     def _colours(self, index):
         source = self.run.responsibility_source(index)
         if self._colour_cache[0] == source and source is not None:
@@ -130,18 +117,20 @@ class FrameRenderer:
         return colours
 
     def _overlay(self, index, scale):
-        o = self.options
+        display = self.options.display
         snap = self.run.history[index]
         labels = None
-        if o.lines and self.run.responsibility_source(index) is not None and self.run.data.n_samples <= 20_000:
+        if (display.lines and self.run.responsibility_source(index) is not None
+                and self.run.data.n_samples <= LINES_MAX_POINTS):
             labels = self.run.labels(index)
         return Overlay(
             centres=np.asarray(snap.centres)[:, :2],
-            covariances=np.asarray(snap.covariances)[:, :2, :2] if o.ellipses and snap.covariances is not None else None,
+            covariances=(np.asarray(snap.covariances)[:, :2, :2]
+                         if display.ellipses and snap.covariances is not None else None),
             weights=snap.weights, empty=snap.empty,
-            trails=trails_until(self.run.history, index) if o.trails else None,
+            trails=trails_until(self.run.history, index, self.run.description) if display.trails else None,
             points=self.run.data.X[:, :2] if labels is not None else None, labels=labels,
-            marker_scale=scale * o.marker_scale)
+            marker_scale=scale * display.marker_scale)
 
     def paint(self, painter, index, w, h, vector=False):
         """Paint half-step ``index`` into a w x h device with ``painter``."""
@@ -154,7 +143,7 @@ class FrameRenderer:
         painter.setClipRect(area)
         X = self.run.data.X[:, :2]
         colours = self._colours(index)
-        radius = marker_radius(len(X), scale * o.marker_scale)
+        radius = marker_radius(len(X), scale * o.display.marker_scale)
         if vector and len(X) <= SVG_VECTOR_MAX_POINTS:
             self._paint_point_vectors(painter, to_device, X, colours, radius)
         else:
@@ -170,7 +159,7 @@ class FrameRenderer:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(area)
         if caption is not None:
-            self._paint_caption(painter, caption, caption_for(self.run, index), scale)
+            self._paint_caption(painter, caption, self.caption(index), scale)
         if o.legend:
             self._paint_legend(painter, area, scale)
         if cost is not None:
@@ -220,9 +209,11 @@ class FrameRenderer:
     def _paint_cost(self, painter, rect, index, scale):
         """The objective over the whole run, a dot per half-step, the current one marked."""
         hist = self.run.history
-        name = self.run.algorithm.name
-        label = {"kmeans": "J", "soft-kmeans": "free energy F", "em": "log p(D)"}[name]
-        values = np.array([np.nan if s.objective is None else s.objective for s in hist])
+        description = self.run.description
+        label = description.primary.name
+        refit_phase = description.refit_phase
+        values = np.array([np.nan if description.objective(s) is None else description.objective(s)
+                           for s in hist])
         font = QFont()
         font.setPixelSize(max(int(14 * scale), 8))
         painter.setFont(font)
@@ -257,8 +248,7 @@ class FrameRenderer:
         for i, v in enumerate(values):
             if not np.isfinite(v):
                 continue
-            phase = hist[i].phase
-            colour = QColor("#D55E00") if phase in ("refit", "m") else QColor("#0072B2")
+            colour = QColor(REFIT_STEP_HEX if hist[i].phase == refit_phase else RESPONSIBILITY_STEP_HEX)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
             painter.drawEllipse(at(i, v), 4 * scale, 4 * scale)
@@ -292,7 +282,7 @@ class FrameRenderer:
         gen.setSize(QSize(w, h))
         gen.setViewBox(QRectF(0, 0, w, h))
         gen.setTitle("ClusterLab frame")
-        gen.setDescription(caption_for(self.run, index))
+        gen.setDescription(self.caption(index))
         painter = QPainter(gen)
         self.paint(painter, index, w, h, vector=True)
         painter.end()
@@ -410,7 +400,7 @@ def export_strip(renderer, path, indices, cols=4, progress=None, cancel=None):
             painter.setPen(QColor(25, 25, 25))
             painter.drawText(QRectF(c * pw + 6, r * ph, pw - 12, label_h),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             short_caption(renderer.run, index))
+                             short_caption(renderer.run.description, renderer.run.history[index]))
     finally:
         renderer.options.caption, renderer.options.legend = saved
         painter.end()

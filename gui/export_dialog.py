@@ -64,23 +64,23 @@ class ExportDialog(QDialog):
         self.whole_run = whole_run
         self.setWindowTitle("Export run" if whole_run else "Export current frame")
         form = QFormLayout(self)
-        self.size = QComboBox()
-        self.size.setToolTip("A slide size, or the canvas as it is on screen scaled by a factor")
+        self.size_box = QComboBox()
+        self.size_box.setToolTip("A slide size, or the canvas as it is on screen scaled by a factor")
         for label, size in SIZES:
-            self.size.addItem(label, size)
+            self.size_box.addItem(label, size)
         if canvas_size is not None:
             w, h = canvas_size
             for factor in (1, 2, 3):
-                self.size.insertItem(self.size.count() - 1, f"canvas × {factor} ({w * factor} × {h * factor})",
+                self.size_box.insertItem(self.size_box.count() - 1, f"canvas × {factor} ({w * factor} × {h * factor})",
                                      (w * factor, h * factor))
-        self.size.setCurrentIndex(1)
+        self.size_box.setCurrentIndex(1)
         self.width_spin, self.height_spin = QSpinBox(), QSpinBox()
         for spin, value in ((self.width_spin, 1920), (self.height_spin, 1080)):
             spin.setRange(16, 16384)
             spin.setValue(value)
-        self.size.currentIndexChanged.connect(self._on_size)
+        self.size_box.currentIndexChanged.connect(self._on_size)
         row = QHBoxLayout()
-        row.addWidget(self.size, 1)
+        row.addWidget(self.size_box, 1)
         row.addWidget(self.width_spin)
         row.addWidget(self.height_spin)
         form.addRow("Size (pixels)", row)
@@ -141,7 +141,7 @@ class ExportDialog(QDialog):
         return edit
 
     def _on_size(self):
-        size = self.size.currentData()
+        size = self.size_box.currentData()
         custom = size is None
         self.width_spin.setEnabled(custom)
         self.height_spin.setEnabled(custom)
@@ -153,8 +153,7 @@ class ExportDialog(QDialog):
         return ExportOptions(width=self.width_spin.value(), height=self.height_spin.value(),
                              transparent=self.transparent.isChecked(), caption=self.caption.isChecked(),
                              legend=self.legend.isChecked(), cost_plot=self.cost.isChecked(),
-                             lines=session.display["lines"], trails=session.display["trails"],
-                             ellipses=session.display["ellipses"], view=view)
+                             display=session.display.replace(marker_scale=1.0), view=view)
 
     def outputs(self):
         out = {"every": self.every.currentData()}
@@ -235,12 +234,10 @@ class ExportController(QObject):
 
 def write_labels_csv(scenario, path):
     """x, y, the final label and r_1..r_K of every point, after running to convergence."""
-    import numpy as np
-
-    from engine.formats import atomic_write_text
+    from engine.files import atomic_write_text
     run = scenario.start().run()
-    resp = run.algorithm.responsibilities(run.data, run.current)
-    labels = np.argmax(resp, axis=1)
+    resp = run.final_responsibilities()
+    labels = run.final_labels()
     K = resp.shape[1]
     header = ",".join(["x", "y", "label"] + [f"r_{k + 1}" for k in range(K)])
     rows = [",".join([repr(float(x)), repr(float(y)), str(int(lab) + 1)] + [f"{v:.6g}" for v in r])

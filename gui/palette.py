@@ -12,6 +12,11 @@ from numba import njit, prange
 CLUSTER_HEX = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
                "#56B4E9", "#882255", "#117733", "#332288", "#B8A200")
 UNASSIGNED_HEX = "#8C8C8C"
+# The objective plot, as in the lecture's figure: a dot after each responsibility
+# half-step (assignment / E-step) and after each refit (M-step), joined by a grey path.
+RESPONSIBILITY_STEP_HEX = "#0072B2"
+REFIT_STEP_HEX = "#D55E00"
+PATH_HEX = "#888888"
 
 
 def hex_to_rgb(h):

@@ -1,18 +1,24 @@
-"""Never lose a lecturer's work: a recovery copy of unsaved sessions, offered back on start.
+"""Never lose a lecturer's work: each window's own recovery copy, offered back after a crash.
 
-The copy is a normal session file (written atomically) in the user's data
-directory, or in $CLUSTERLAB_DATA_DIR when set (tests use that).  It is
-removed when the work is saved or deliberately discarded.
+Every window writes its unsaved work to its own file in the user's data
+directory ($CLUSTERLAB_DATA_DIR when set; tests use that), beside a lock file
+held while the window lives (Qt's QLockFile: it records the owner's process,
+so a copy whose owner died is known to be orphaned on any platform).  At the
+next start every orphaned copy is offered back.  A window deletes only its own
+copy, and only when its work was saved or deliberately discarded.
 """
 
 import json
 import os
+import uuid
 from pathlib import Path
 
-from engine.formats import atomic_write_text
+from PySide6.QtCore import QLockFile
+
+from engine.files import atomic_write_text
 from engine.session_file import session_from_dict
 
-RECOVERY_NAME = "recovery-session.json"
+PREFIX = "recovery-"  # earlier versions' one shared "recovery-session.json" matches too
 
 
 def data_dir():
@@ -23,32 +29,85 @@ def data_dir():
     return Path(user_data_dir("ClusterLab", appauthor=False))
 
 
-def recovery_path():
-    return data_dir() / RECOVERY_NAME
+def _lock_for(path):
+    lock = QLockFile(str(path.with_suffix(".lock")))
+    lock.setStaleLockTime(0)  # stale only when its owner is gone, never by age
+    return lock
 
 
-def write_recovery(data, source_path=None):
-    path = recovery_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    obj = data.to_dict()
-    obj["recovery_of"] = None if source_path is None else str(source_path)
-    atomic_write_text(path, json.dumps(obj, allow_nan=False))
-    return path
+class RecoveryCopy:
+    """One window's recovery file, locked for as long as the window lives."""
+
+    def __init__(self):
+        self.path = None
+        self._lock = None
+        self._claim(data_dir() / f"{PREFIX}{uuid.uuid4().hex}.json", None)
+
+    def _claim(self, path, lock):
+        self.path = path
+        if lock is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = _lock_for(path)
+            lock.tryLock(0)  # a fresh random name: nobody else holds it
+        self._lock = lock
+
+    def write(self, data, source_path=None):
+        obj = data.to_dict()
+        obj["recovery_of"] = None if source_path is None else str(source_path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps(obj, allow_nan=False))
+
+    def clear(self):
+        """The work was saved or discarded: the copy goes."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def adopt(self, orphan):
+        """Take over a restored orphan's file and lock: its work is now this window's."""
+        self.clear()
+        self._lock.unlock()
+        self._claim(orphan.path, orphan.lock)
+
+    def release(self):
+        """The window closes: clear the copy and let go of the lock."""
+        self.clear()
+        self._lock.unlock()
 
 
-def read_recovery():
-    """(SessionData, original path or None, modification time) or None if there is nothing usable."""
-    path = recovery_path()
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-        data = session_from_dict(obj, path)
-    except (OSError, ValueError):
-        return None
-    return data, obj.get("recovery_of"), path.stat().st_mtime
+class Orphan:
+    """A recovery copy whose window is gone; holds its lock while the user decides."""
+
+    def __init__(self, path, lock, data, source, mtime):
+        self.path, self.lock, self.data, self.source, self.mtime = path, lock, data, source, mtime
+
+    def discard(self):
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        self.lock.unlock()
+
+    def keep(self):
+        """Left for the next start."""
+        self.lock.unlock()
 
 
-def clear_recovery():
-    try:
-        recovery_path().unlink()
-    except FileNotFoundError:
-        pass
+def orphaned_copies():
+    """Every readable recovery copy whose window is gone, newest first (their locks held)."""
+    folder = data_dir()
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.glob(f"{PREFIX}*.json"):
+        lock = _lock_for(path)
+        if not lock.tryLock(0):
+            continue  # a live window's copy
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+            data = session_from_dict(obj, path)
+            found.append(Orphan(path, lock, data, obj.get("recovery_of"), path.stat().st_mtime))
+        except (OSError, ValueError, RecursionError):
+            lock.unlock()  # unreadable: left alone, never deleted
+    return sorted(found, key=lambda o: -o.mtime)

@@ -12,10 +12,14 @@ import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen, QPolygonF
 
-from engine.snapshot import RESPONSIBILITY_PHASES
-
 from .palette import CLUSTER_HEX
 
+# Lines from points to their centres: past this many points they are a grey
+# smear that costs seconds to draw, so neither the window nor an export draws them.
+LINES_MAX_POINTS = 20_000
+# Fitting the view to the data: a margin of this fraction of the extent, and at
+# least this much in data units (one point, or points on a line, still get room).
+FIT_MARGIN, FIT_MIN_PAD = 0.08, 0.5
 _CIRCLE = np.c_[np.cos(np.linspace(0, 2 * np.pi, 97)), np.sin(np.linspace(0, 2 * np.pi, 97))]
 
 
@@ -160,38 +164,19 @@ def mixture_axis_handle(mixture, k):
     return mixture.means[k][:2] + np.sqrt(vals[1]) * vecs[:, 1]
 
 
-def objective_text(snap):
-    """The objective that applies at ``snap``, in the lecture's symbols."""
-    if snap.log_likelihood is not None:
-        text = f"log-likelihood = {snap.log_likelihood:.4g}"
-        if snap.lower_bound is not None:
-            text += f", bound = {snap.lower_bound:.4g}"
-        return text
-    if snap.free_energy is not None:
-        return f"F = {snap.free_energy:.4g} (J = {snap.cost:.4g})"
-    if snap.cost is not None:
-        return f"J = {snap.cost:.4g}"
-    return ""
+def fit_rect(points):
+    """(x0, x1, y0, y1): the points' bounding box with the fit margin, in data units."""
+    lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    pad = np.maximum((hi - lo) * FIT_MARGIN, FIT_MIN_PAD)
+    return (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
 
 
-def state_caption(snap):
-    """"Refitting step 3 — J = 12.3" or "Converged after 7 iterations — ...", as canvas and slides show it."""
-    if snap.converged:
-        # k-means stops on an assignment step that changed nothing: that one is not an iteration
-        done = snap.iteration - (1 if snap.phase in RESPONSIBILITY_PHASES else 0)
-        title = f"Converged after {done} iterations"
-    else:
-        title = snap.title
-    text = objective_text(snap)
-    return f"{title} — {text}" if text else title
-
-
-def trails_until(history, index):
+def trails_until(history, index, description):
     """Centre positions per cluster at init and after each refit / M-step up to ``index``."""
     if not history:
         return None
-    # the centres move only in the other half-steps
-    snaps = [s for s in history[:index + 1] if s.phase not in RESPONSIBILITY_PHASES]
+    # the responsibility half-step never moves the centres
+    snaps = [s for s in history[:index + 1] if s.phase != description.responsibility_phase]
     K = history[0].n_clusters
     return [np.array([s.centres[k][:2] for s in snaps]) for k in range(K)]
 
@@ -200,19 +185,19 @@ def overlay_for(session, frame=None):
     """The Overlay of the session's current half-step."""
     snap = session.current
     display = session.display
-    mixture = session.mixture if display["true_mixture"] else None
+    mixture = session.mixture if display.true_mixture else None
     if snap is None:
         return Overlay(centres=session.centres if len(session.centres) else None,
-                       true_mixture=mixture, marker_scale=display["marker_scale"])
+                       true_mixture=mixture, marker_scale=display.marker_scale)
     frame = frame or session.frame
     return Overlay(
         centres=snap.centres,
-        covariances=snap.covariances if display["ellipses"] else None,
+        covariances=snap.covariances if display.ellipses else None,
         weights=snap.weights,
         empty=snap.empty,
-        trails=trails_until(session.history, session.index) if display["trails"] else None,
+        trails=trails_until(session.history, session.index, session.description) if display.trails else None,
         points=session.points if frame is not None and frame.labels is not None else None,
         labels=frame.labels if frame is not None else None,
         true_mixture=mixture,
-        marker_scale=display["marker_scale"],
+        marker_scale=display.marker_scale,
     )

@@ -9,93 +9,31 @@ snapshots it reports and the frame on screen.
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoStack
 
+from engine.captions import state_caption
 from engine.initialisation import initial_centres
-from engine.sampling import PRESETS, old_faithful
+from engine.registry import DEFAULT_ALGORITHM, check_algorithm, describe
+from engine.presets import PRESETS, old_faithful
 from engine.scenario import Scenario
+from engine.session_file import SESSION_DIM
+from engine.settings import (DEFAULT_INIT, DEFAULT_N_CLUSTERS, DEFAULT_SAMPLE_N, DEFAULT_SEED, INIT,
+                             N_CLUSTERS, SAMPLE_N, SEED, AlgorithmSettings, DisplayOptions)
 
-from .render import state_caption
+from .undo import AddRows, MoveRow, RemoveRows, ReturnToStep, SetArray
 from .worker import EngineClient
 
-DEFAULT_SETTINGS = {"beta": 1.0, "covariance_type": "full", "reg_covar": 1e-6,
-                    "learn_weights": True, "max_iter": 100, "tol": 1e-6}
-DEFAULT_DISPLAY = {"field": False, "lines": False, "trails": True, "ellipses": True,
-                   "true_mixture": False, "marker_scale": 1.0}
-
-
-class _SetArray(QUndoCommand):
-    """Replace the points or the centres; undo puts the old array back."""
-
-    def __init__(self, session, which, before, after, text):
-        super().__init__(text)
-        self._session, self._which = session, which
-        self._before, self._after = before, after
-
-    def redo(self):
-        self._session._assign(self._which, self._after)
-
-    def undo(self):
-        self._session._assign(self._which, self._before)
-
-
-class _AddRows(QUndoCommand):
-    """Append rows (cheap to undo at any N: stores only the new rows)."""
-
-    def __init__(self, session, which, rows, text):
-        super().__init__(text)
-        self._session, self._which, self._rows = session, which, rows
-
-    def redo(self):
-        current = self._session._array(self._which)
-        self._session._assign(self._which, np.vstack([current, self._rows]))
-
-    def undo(self):
-        current = self._session._array(self._which)
-        self._session._assign(self._which, current[:len(current) - len(self._rows)].copy())
-
-
-class _RemoveRows(QUndoCommand):
-    def __init__(self, session, which, indices, text):
-        super().__init__(text)
-        self._session, self._which = session, which
-        self._indices = np.sort(np.asarray(indices, dtype=np.int64))
-        self._rows = session._array(which)[self._indices].copy()
-
-    def redo(self):
-        current = self._session._array(self._which)
-        self._session._assign(self._which, np.delete(current, self._indices, axis=0))
-
-    def undo(self):
-        current = self._session._array(self._which)
-        out = np.empty((len(current) + len(self._rows), 2))
-        keep = np.ones(len(out), dtype=bool)
-        keep[self._indices] = False
-        out[keep] = current
-        out[self._indices] = self._rows
-        self._session._assign(self._which, out)
-
-
-class _MoveRow(QUndoCommand):
-    def __init__(self, session, which, index, before, after, text):
-        super().__init__(text)
-        self._session, self._which, self._index = session, which, index
-        self._before, self._after = np.array(before), np.array(after)
-
-    def _put(self, value):
-        arr = self._session._array(self._which).copy()
-        arr[self._index] = value
-        self._session._assign(self._which, arr)
-
-    def redo(self):
-        self._put(self._after)
-
-    def undo(self):
-        self._put(self._before)
+# "Run to the end": a half-step past any run's last (max_iter bounds every run).
+LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
 
 
 class SessionModel(QObject):
-    """Points, centres, settings, display options; the run's snapshots and the cursor."""
+    """Points, centres, settings, display options; the run's snapshots and the cursor.
+
+    Every change goes through a public method, which checks the value against
+    its declaration in ``engine.settings``, marks the session modified and
+    emits the signal the views listen to.
+    """
 
     sigPointsChanged = Signal()
     sigCentresChanged = Signal()
@@ -110,16 +48,16 @@ class SessionModel(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.points = np.zeros((0, 2))
-        self.centres = np.zeros((0, 2))
-        self.algorithm = "kmeans"
-        self.settings = dict(DEFAULT_SETTINGS)
-        self.init_method = "kmeans++"
-        self.n_clusters = 3
-        self.seed = 0
+        self.points = np.zeros((0, SESSION_DIM))
+        self.centres = np.zeros((0, SESSION_DIM))
+        self.algorithm = DEFAULT_ALGORITHM
+        self.settings = AlgorithmSettings()
+        self.init_method = DEFAULT_INIT
+        self.n_clusters = DEFAULT_N_CLUSTERS
+        self.seed = DEFAULT_SEED
         self.mixture = PRESETS["blobs"][1]
-        self.sample_n = 300
-        self.display = dict(DEFAULT_DISPLAY)
+        self.sample_n = DEFAULT_SAMPLE_N
+        self.display = DisplayOptions()
         self.undo_stack = QUndoStack(self)
         self.client = EngineClient(self)
         self.client.sigFrame.connect(self._on_client_frame)
@@ -137,7 +75,12 @@ class SessionModel(QObject):
         self.edit_serial = 0  # bumped by every edit: the autosave writes when it moved
         self._restart()
 
-    def _touch(self):
+    @property
+    def description(self):
+        """The current algorithm's ``AlgorithmDescription``."""
+        return describe(self.algorithm)
+
+    def mark_modified(self):
         """Something the user set up changed: unsaved work now exists."""
         self.edit_serial += 1
         if not self.modified:
@@ -154,8 +97,10 @@ class SessionModel(QObject):
         return self.points if which == "points" else self.centres
 
     def _assign(self, which, value):
-        value = np.asarray(value, dtype=np.float64).reshape(-1, 2)
-        self._touch()
+        """The one place the points and centres change: only the undo commands (gui/undo.py)
+        call it, so every change is undoable."""
+        value = np.asarray(value, dtype=np.float64).reshape(-1, SESSION_DIM)
+        self.mark_modified()
         if which == "points":
             self.points = value
             self.sigPointsChanged.emit()
@@ -165,46 +110,51 @@ class SessionModel(QObject):
         self._restart()
 
     def add_point(self, x, y):
-        self.undo_stack.push(_AddRows(self, "points", np.array([[x, y]], dtype=float), "Add point"))
+        self.undo_stack.push(AddRows(self, "points", np.array([[x, y]], dtype=float), "Add point"))
 
     def add_centre(self, x, y):
-        self.undo_stack.push(_AddRows(self, "centres", np.array([[x, y]], dtype=float), "Place centre"))
+        self.undo_stack.push(AddRows(self, "centres", np.array([[x, y]], dtype=float), "Place centre"))
 
     def remove_points(self, indices):
         if len(indices):
-            self.undo_stack.push(_RemoveRows(self, "points", indices,
-                                             "Remove point" if len(indices) == 1 else "Remove points"))
+            self.undo_stack.push(RemoveRows(self, "points", indices,
+                                            "Remove point" if len(indices) == 1 else "Remove points"))
 
     def remove_centre(self, index):
-        self.undo_stack.push(_RemoveRows(self, "centres", [index], "Remove centre"))
+        self.undo_stack.push(RemoveRows(self, "centres", [index], "Remove centre"))
 
     def set_points(self, points, text="Set points"):
-        self.undo_stack.push(_SetArray(self, "points", self.points, np.asarray(points, float), text))
+        self.undo_stack.push(SetArray(self, "points", self.points, np.asarray(points, float), text))
 
     def set_centres(self, centres, text="Set centres"):
-        self.undo_stack.push(_SetArray(self, "centres", self.centres, np.asarray(centres, float), text))
+        self.undo_stack.push(SetArray(self, "centres", self.centres, np.asarray(centres, float), text))
 
     def clear_points(self):
         if len(self.points):
-            self.set_points(np.zeros((0, 2)), "Clear points")
+            self.set_points(np.zeros((0, SESSION_DIM)), "Clear points")
 
     def clear_centres(self):
         if len(self.centres):
-            self.set_centres(np.zeros((0, 2)), "Clear centres")
+            self.set_centres(np.zeros((0, SESSION_DIM)), "Clear centres")
 
     # Dragging: the model follows the mouse live; one undo entry per drag.
     def begin_drag(self, which, index):
+        macro = False
         if which == "centres" and self.index > 0 and self.history:
-            # dragging a centre mid-run starts a new run from the centres on screen
+            # dragging a centre mid-run starts a new run from the centres on screen;
+            # one undo step gives back the old run at the step it was at
             shown = np.array(self.history[self.index].centres)
             if shown.shape == self.centres.shape:
+                self.undo_stack.beginMacro("Move centre")
+                self.undo_stack.push(ReturnToStep(self, self.index))
                 self.set_centres(shown, "Start from current centres")
-        self._dragging = (which, index, self._array(which)[index].copy())
+                macro = True
+        self._dragging = (which, index, self._array(which)[index].copy(), macro)
 
     def drag_to(self, x, y):
         if self._dragging is None:
             return
-        which, index, _ = self._dragging
+        which, index = self._dragging[:2]
         arr = self._array(which).copy()
         arr[index] = (x, y)
         self._assign(which, arr)
@@ -212,18 +162,27 @@ class SessionModel(QObject):
     def end_drag(self):
         if self._dragging is None:
             return
-        which, index, before = self._dragging
+        which, index, before, macro = self._dragging
         self._dragging = None
         after = self._array(which)[index].copy()
         if not np.array_equal(before, after):
             text = "Move point" if which == "points" else "Move centre"
-            self.undo_stack.push(_MoveRow(self, which, index, before, after, text))
+            self.undo_stack.push(MoveRow(self, which, index, before, after, text))
+        if macro:
+            self.undo_stack.endMacro()
 
     # -- data sources --------------------------------------------------------
     def set_mixture(self, mixture):
         self.mixture = mixture
-        self._touch()
+        self.mark_modified()
         self.sigMixtureChanged.emit()
+
+    def set_sample_n(self, n):
+        n = SAMPLE_N.check(n, "N")
+        if n != self.sample_n:
+            self.sample_n = n
+            self.mark_modified()
+            self.sigSettingsChanged.emit()
 
     def sample(self, append=False):
         """Draw sample_n points from the mixture (seeded); replace or append."""
@@ -255,7 +214,7 @@ class SessionModel(QObject):
 
     def initialise(self, method):
         """Initial centres by Forgy / random / k-means++ from the seed shown."""
-        self.init_method = method
+        self.init_method = INIT.check(method, "initialisation")
         try:
             centres = initial_centres(method, self.points, min(self.n_clusters, len(self.points)),
                                       self.seed)
@@ -266,35 +225,41 @@ class SessionModel(QObject):
 
     # -- settings ----------------------------------------------------------
     def set_algorithm(self, name):
-        if name != self.algorithm:
+        if check_algorithm(name) != self.algorithm:
             self.algorithm = name
-            self._touch()
+            self.mark_modified()
             self.sigSettingsChanged.emit()
             self._restart()
 
     def set_setting(self, key, value):
-        if self.settings.get(key) != value:
-            self.settings[key] = value
-            self._touch()
+        """One algorithm setting; ValueError for an unknown key or a value out of its limits."""
+        settings = self.settings.replace(**{key: value})
+        if settings != self.settings:
+            self.settings = settings
+            self.mark_modified()
             self.sigSettingsChanged.emit()
             self._restart()
 
     def set_seed(self, seed):
-        if int(seed) != self.seed:
-            self.seed = int(seed)
-            self._touch()
+        seed = SEED.check(seed, "seed")
+        if seed != self.seed:
+            self.seed = seed
+            self.mark_modified()
             self.sigSettingsChanged.emit()
 
     def set_n_clusters(self, k):
-        if int(k) != self.n_clusters:
-            self.n_clusters = int(k)
-            self._touch()
+        k = N_CLUSTERS.check(k, "K")
+        if k != self.n_clusters:
+            self.n_clusters = k
+            self.mark_modified()
             self.sigSettingsChanged.emit()
 
     def set_display(self, key, value):
-        if self.display.get(key) != value:
-            self.display[key] = value
-            self._touch()
+        """One display option; ValueError for an unknown key or a value out of its limits."""
+        display = self.display.replace(**{key: value})
+        if display != self.display:
+            self.display = display
+            self.mark_modified()
             self.sigDisplayChanged.emit()
             self.request_frame(self._wanted)
 
@@ -303,23 +268,23 @@ class SessionModel(QObject):
         """The session as the engine's SessionData (what a session file holds)."""
         from engine.session_file import SessionData
         return SessionData(points=self.points.copy(), centres=self.centres.copy(),
-                           algorithm=self.algorithm, settings=dict(self.settings), seed=self.seed,
+                           algorithm=self.algorithm, settings=self.settings, seed=self.seed,
                            init_method=self.init_method, n_clusters=self.n_clusters,
                            mixture=self.mixture, sample_n=self.sample_n, view=view,
-                           display=dict(self.display))
+                           display=self.display)
 
     def load_data(self, data):
         """Replace everything by a loaded session; the undo history starts afresh."""
         self.undo_stack.clear()
-        self.points = np.asarray(data.points, dtype=float).reshape(-1, 2)
-        self.centres = np.asarray(data.centres, dtype=float).reshape(-1, 2)
+        self.points = np.asarray(data.points, dtype=float).reshape(-1, SESSION_DIM)
+        self.centres = np.asarray(data.centres, dtype=float).reshape(-1, SESSION_DIM)
         self.algorithm = data.algorithm
-        self.settings = {**DEFAULT_SETTINGS, **data.settings}
+        self.settings = data.settings
         self.seed, self.init_method, self.n_clusters = data.seed, data.init_method, data.n_clusters
         if data.mixture is not None:
             self.mixture = data.mixture
         self.sample_n = data.sample_n
-        self.display = {**DEFAULT_DISPLAY, **{k: v for k, v in data.display.items() if k in DEFAULT_DISPLAY}}
+        self.display = data.display
         for signal in (self.sigPointsChanged, self.sigCentresChanged, self.sigMixtureChanged,
                        self.sigSettingsChanged, self.sigDisplayChanged):
             signal.emit()
@@ -327,9 +292,8 @@ class SessionModel(QObject):
 
     # -- the run -----------------------------------------------------------
     def scenario(self):
-        return Scenario(points=self.points, algorithm=self.algorithm, settings=dict(self.settings),
-                        centres=self.centres.copy() if len(self.centres) else None,
-                        n_clusters=max(len(self.centres), 1), init=self.init_method, seed=self.seed)
+        return Scenario.of_session(self.points, self.centres, self.algorithm, self.settings,
+                                   self.init_method, self.seed)
 
     def _restart(self):
         self.run_id += 1
@@ -356,7 +320,7 @@ class SessionModel(QObject):
     def request_frame(self, index):
         """Ask the worker for the frame of half-step ``index``; newer requests supersede it."""
         self._wanted = index
-        self.client.request_frame(self.run_id, max(0, index), self.viewport, self.display["lines"])
+        self.client.request_frame(self.run_id, max(0, index), self.viewport, self.display.lines)
 
     def _on_client_frame(self, frame):
         if frame.run_id != self.run_id:
@@ -402,7 +366,7 @@ class SessionModel(QObject):
         self.goto(0)
 
     def run_to_end(self):
-        self.goto(10**9)
+        self.goto(LAST_HALF_STEP)
 
     # -- words on screen ----------------------------------------------------
     def state_text(self):
@@ -414,7 +378,7 @@ class SessionModel(QObject):
         if not len(self.centres):
             return "Place centres (centre tool) or choose an initialisation"
         snap = self.current
-        return "Computing…" if snap is None else state_caption(snap)
+        return "Computing…" if snap is None else state_caption(self.description, snap)
 
     def close(self):
         self.client.shutdown()

@@ -81,14 +81,20 @@ def test_soft_kmeans_from_sample_to_stdout(capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--data", "missing.csv"], "no such file"),
-    (["--sample", "blobs", "--k", "0"], "K must be at least 1"),
+    (["--sample", "blobs", "--k", "0"], "argument --k: must be from 1 to 100, got 0"),
     (["--sample", "blobs", "--n", "5", "--k", "9"], "larger than the number of points"),
-    (["--sample", "blobs", "--algorithm", "soft-kmeans", "--beta", "-1"], "beta must be positive"),
+    (["--sample", "blobs", "--algorithm", "soft-kmeans", "--beta", "-1"], "argument --beta: must be from 1e-09 to 1e+09"),
     (["--sample", "blobs", "--algorithm", "nope"], "invalid choice"),
-    (["--sample", "blobs", "--k", "two"], "invalid int value"),
+    (["--sample", "blobs", "--k", "two"], "argument --k: must be an integer, got 'two'"),
+    (["--sample", "blobs", "--n", "1e10"], "argument --n: must be an integer"),
+    (["--sample", "blobs", "--n", "10000000000"], "argument --n: must be from 1 to 10,000,000"),
+    (["--sample", "blobs", "--max-iter", "1000000000000"], "argument --max-iter: must be from 1 to 100,000"),
+    (["--sample", "blobs", "--seed", "1099511627776"], "argument --seed: must be from 0 to 2,147,483,647"),
+    (["--sample", "blobs", "--algorithm", "soft-kmeans", "--beta", "1e308"], "argument --beta"),
+    (["--sample", "blobs", "--algorithm", "soft-kmeans", "--beta", "5e-324"], "argument --beta"),
     (["--sample", "no-such-preset"], "not a preset"),
     ([], "no data"),
-    (["--sample", "blobs", "--tol", "-1"], "tol must be non-negative"),
+    (["--sample", "blobs", "--tol", "-1"], "argument --tol: must be at least 0 and less than 1"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, message, capsys):
     code, _, err = run_main(["run"] + args, capsys)

@@ -166,9 +166,9 @@ def test_export_dialog_offers_canvas_scales(qtbot):
     from gui.export_dialog import ExportDialog
     dialog = ExportDialog(None, True, (900, 600))
     qtbot.addWidget(dialog)
-    sizes = [dialog.size.itemData(i) for i in range(dialog.size.count())]
+    sizes = [dialog.size_box.itemData(i) for i in range(dialog.size_box.count())]
     assert (1800, 1200) in sizes and (3840, 2160) in sizes
-    dialog.size.setCurrentIndex(sizes.index((1800, 1200)))
+    dialog.size_box.setCurrentIndex(sizes.index((1800, 1200)))
     assert (dialog.width_spin.value(), dialog.height_spin.value()) == (1800, 1200)
     dialog.gif.setText("/tmp/x.gif")
     assert set(dialog.outputs()) == {"every", "gif"}

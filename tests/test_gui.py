@@ -148,7 +148,7 @@ def test_keys_walk_the_engine_snapshots(window, qtbot, three_blobs):
     centres = np.array([[-1.0, 0.0], [0.0, 0.5], [1.0, 0.0]])
     s = scenario_window(window, qtbot, three_blobs, centres)
     reference = Scenario(points=three_blobs, algorithm="kmeans", centres=centres,
-                         settings=dict(s.settings)).start().run()
+                         settings=s.settings).start().run()
     for expected in (1, 2, 3):
         QTest.keyClick(window, Qt.Key.Key_Right)
         wait_idle(qtbot, s)
@@ -178,13 +178,15 @@ def test_cost_plot_has_one_point_per_half_step_and_j_never_increases(window, qtb
     QTest.keyClick(window, Qt.Key.Key_End)
     wait_idle(qtbot, s)
     data = window.cost_plot.points()
-    assert set(data) == {"assign", "refit"}
-    xs = np.concatenate([data["assign"][0], data["refit"][0]])
-    assert sorted(xs.tolist()) == list(range(1, len(s.history)))  # init has no J yet
+    assert set(data) == {("cost", "init"), ("cost", "assign"), ("cost", "refit")}
+    assert len(data[("cost", "init")][0]) == 0  # init has no J yet
+    assign, refit = data[("cost", "assign")], data[("cost", "refit")]
+    xs = np.concatenate([assign[0], refit[0]])
+    assert sorted(xs.tolist()) == list(range(1, len(s.history)))
     order = np.argsort(xs)
-    j = np.concatenate([data["assign"][1], data["refit"][1]])[order]
+    j = np.concatenate([assign[1], refit[1]])[order]
     assert np.all(np.diff(j) <= 1e-9 * j[0])
-    assert np.all(data["assign"][0] % 2 == 1) and np.all(data["refit"][0] % 2 == 0)
+    assert np.all(assign[0] % 2 == 1) and np.all(refit[0] % 2 == 0)
     # clicking the plot jumps the timeline; scrubbing moves the marker
     plot = window.cost_plot
     plot.viewport().repaint()  # pyqtgraph settles auto-ranges when it paints
@@ -203,9 +205,16 @@ def test_em_plots_likelihood_and_bound(window, qtbot, three_blobs):
     s.goto(6)
     wait_idle(qtbot, s)
     data = window.cost_plot.points()
-    assert set(data) == {"log_likelihood", "lower_bound"}
-    assert len(data["log_likelihood"][0]) == 7 and len(data["lower_bound"][0]) == 6
-    assert np.all(np.diff(data["lower_bound"][1]) >= -1e-9)
+    assert {field for field, _ in data} == {"log_likelihood", "lower_bound"}
+
+    def series(field):  # every dot of one objective, in half-step order
+        x = np.concatenate([data[(field, p)][0] for p in ("init", "e", "m")])
+        y = np.concatenate([data[(field, p)][1] for p in ("init", "e", "m")])
+        return x[np.argsort(x)], y[np.argsort(x)]
+    assert len(series("log_likelihood")[0]) == 7 and len(series("lower_bound")[0]) == 6
+    assert np.all(np.diff(series("lower_bound")[1]) >= -1e-9)
+    assert np.all(np.diff(series("log_likelihood")[1]) >= -1e-9)
+    assert np.array_equal(data[("log_likelihood", "e")][0], [1, 3, 5])
 
 
 def test_space_plays_and_pauses(window, qtbot, three_blobs):
@@ -233,7 +242,7 @@ def test_canvas_pixels_show_each_points_responsibility_colour(window, qtbot):
     s.goto(1)
     wait_idle(qtbot, s)
     image = window.canvas.grab().toImage()
-    run = Run(SoftKMeans(beta=0.5, max_iter=s.settings["max_iter"], tol=s.settings["tol"]), points,
+    run = Run(SoftKMeans(beta=0.5, max_iter=s.settings.max_iter, tol=s.settings.tol), points,
               centres)
     run.step()
     resp = run.responsibilities(1)

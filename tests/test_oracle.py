@@ -8,6 +8,7 @@ from sklearn.cluster import KMeans as SKKMeans
 from sklearn.mixture import GaussianMixture
 
 from engine import GaussianMixtureEM, KMeans, Run, SoftKMeans
+from engine.captions import step_title
 
 
 def test_hand_worked_four_points():
@@ -22,7 +23,7 @@ def test_hand_worked_four_points():
     assert refit.cost == pytest.approx(1.0)  # four points at distance 0.5
     assert check.changed == 0 and check.converged and run.converged
     assert run.n_iter == 1
-    assert check.title == "Assignment step 2"
+    assert step_title(KMeans.description, check) == "Assignment step 2"
     np.testing.assert_array_equal(run.labels(), [0, 0, 1, 1])
 
 

@@ -13,21 +13,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.formats import load_points, trace
-from engine.sampling import PRESETS
+from engine.formats import load_points
+from engine.presets import PRESETS
 from engine.session_file import SessionData, load_session, save_session, session_from_dict
+from engine.settings import AlgorithmSettings, DisplayOptions
+from engine.trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def example_data(three_blobs):
     return SessionData(points=three_blobs, centres=three_blobs[:3], algorithm="em",
-                       settings={"covariance_type": "diag", "reg_covar": 1e-4, "learn_weights": False,
-                                 "max_iter": 40, "tol": 1e-8, "beta": 2.0},
+                       settings=AlgorithmSettings(covariance_type="diag", reg_covar=1e-4, learn_weights=False,
+                                                  max_iter=40, tol=1e-8, beta=2.0),
                        seed=7, init_method="forgy", n_clusters=3, mixture=PRESETS["unequal"][1],
                        sample_n=360, view=(-8.0, 8.0, -6.0, 7.0),
-                       display={"field": True, "lines": False, "trails": True, "ellipses": True,
-                                "true_mixture": False, "marker_scale": 1.0})
+                       display=DisplayOptions(field=True))
 
 
 def test_session_round_trip_reproduces_the_same_trace(tmp_path, three_blobs):
@@ -37,7 +38,7 @@ def test_session_round_trip_reproduces_the_same_trace(tmp_path, three_blobs):
     back = load_session(path)
     np.testing.assert_array_equal(back.points, data.points)
     np.testing.assert_array_equal(back.centres, data.centres)
-    assert back.settings == {k: v for k, v in data.settings.items()}
+    assert back.settings == data.settings
     assert (back.algorithm, back.seed, back.init_method, back.view) == ("em", 7, "forgy", data.view)
     np.testing.assert_array_equal(back.mixture.covariances, data.mixture.covariances)
     assert back.display == data.display
@@ -81,7 +82,7 @@ def _good_dict(three_blobs):
     (lambda d: json.dumps({**d, "points": [["a", "b"]]}), "numeric"),
     (lambda d: json.dumps({**d, "points": [[1.0, float("nan")]]}), "NaN"),
     (lambda d: json.dumps({**d, "points": [[1.0, 2.0, 3.0]]}), "2 columns"),
-    (lambda d: json.dumps({**d, "settings": {"beta": -1}}), "beta must be positive"),
+    (lambda d: json.dumps({**d, "settings": {"beta": -1}}), "beta must be from"),
     (lambda d: json.dumps({**d, "algorithm": "dbscan"}), "algorithm must be one of"),
     (lambda d: json.dumps([1, 2, 3]), "top level is not an object"),
     (lambda d: json.dumps({**d, "view": [1, 0, 0, 1]}), "view"),
@@ -94,7 +95,7 @@ def test_bad_session_files_give_one_clear_error(tmp_path, three_blobs, mutate, m
 
 
 def test_a_file_too_large_for_memory_is_refused(tmp_path, monkeypatch, three_blobs):
-    import engine.session_file as sf
+    import engine.files as sf
     path = tmp_path / "big.json"
     save_session(path, example_data(three_blobs))
     monkeypatch.setattr(sf, "max_file_bytes", lambda: 100)
@@ -180,15 +181,15 @@ def test_window_save_and_reopen(make_window, qtbot, tmp_path, three_blobs):
     s.set_display("field", True)
     assert s.modified and win.isWindowModified()
     path = tmp_path / "class.json"
-    assert win.save_as(str(path))
+    assert win.files.save_as(str(path))
     assert not s.modified and "class.json" in win.windowTitle()
     other = make_window()
-    assert other.open_session(str(path))
+    assert other.files.open(str(path))
     o = other.session
     np.testing.assert_array_equal(o.points, three_blobs)
     np.testing.assert_array_equal(o.centres, three_blobs[:3])
-    assert (o.algorithm, o.settings["beta"], o.display["field"]) == ("soft-kmeans", 0.3, True)
-    assert other.actions["show_field"].isChecked()
+    assert (o.algorithm, o.settings.beta, o.display.field) == ("soft-kmeans", 0.3, True)
+    assert other.action_map["show_field"].isChecked()
     np.testing.assert_allclose(other.view_range(), win.view_range(), rtol=0.05, atol=0.3)
     o.run_to_end()
     s.run_to_end()
@@ -205,27 +206,27 @@ def test_bad_file_changes_nothing(make_window, qtbot, tmp_path, monkeypatch, thr
     win.session.set_points(three_blobs)
     win.session.mark_saved()
     bad = _write(tmp_path, '{"format": "clusterlab-session", "version": 1, "points": [[1, 2]')
-    assert not win.open_session(str(bad))
+    assert not win.files.open(str(bad))
     assert warnings and "perhaps truncated" in warnings[0]
     np.testing.assert_array_equal(win.session.points, three_blobs)
 
 
 def test_closing_with_unsaved_changes_asks(make_window, qtbot, monkeypatch, three_blobs):
     from PySide6.QtWidgets import QMessageBox
-    from gui import recovery
     answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Discard]
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: (asked.append(a[2]), answers.pop(0))[1])
     win = make_window()
     win.session.add_point(1.0, 2.0)
-    win._on_autosave_timer()
-    win._autosave_thread.join()
-    assert recovery.recovery_path().exists()
+    win.files._on_autosave_timer()
+    win.files._join_autosave()
+    copy = win.files.recovery.path
+    assert copy.exists()
     win.close()
     assert win.isVisible() and len(asked) == 1  # cancelled: still open
     win.close()
     assert not win.isVisible() and len(asked) == 2
-    assert not recovery.recovery_path().exists()  # discarded on purpose: nothing to recover
+    assert not copy.exists()  # discarded on purpose: nothing to recover
 
 
 RECOVERY_SCRIPT = textwrap.dedent("""
@@ -235,7 +236,6 @@ RECOVERY_SCRIPT = textwrap.dedent("""
     app = QApplication([])
     from gui.session import SessionModel
     from gui.main_window import MainWindow
-    from gui import recovery
     win = MainWindow(SessionModel())
     win.show()
     s = win.session
@@ -244,10 +244,10 @@ RECOVERY_SCRIPT = textwrap.dedent("""
     s.add_centre(0.0, 0.0)
     s.set_algorithm("em")
     t0 = time.time()
-    while not recovery.recovery_path().exists() and time.time() - t0 < 20:
+    while not win.files.recovery.path.exists() and time.time() - t0 < 20:
         app.processEvents()
         time.sleep(0.01)
-    print("autosaved", recovery.recovery_path().exists(), flush=True)
+    print("autosaved", win.files.recovery.path.exists(), flush=True)
     os.kill(os.getpid(), 9)  # a crash: no closeEvent, no cleanup
 """)
 
@@ -264,7 +264,7 @@ def test_recovery_after_a_kill(make_window, qtbot, tmp_path, monkeypatch):
     assert "autosaved True" in result.stdout
     win = make_window()
     offered = []
-    assert win.offer_recovery(ask=lambda text: (offered.append(text), True)[1])
+    assert win.files.offer_recovery(ask=lambda text: (offered.append(text), True)[1])
     assert "unsaved work" in offered[0]
     np.testing.assert_array_equal(win.session.points, [[0.5, 1.5], [2.0, -1.0], [-3.0, 0.25]])
     np.testing.assert_array_equal(win.session.centres, [[0.0, 0.0]])
