@@ -166,3 +166,26 @@ def test_engine_never_imports_qt():
                             timeout=120, env={**os.environ})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_final_labels_are_one_definition_in_the_trace_and_the_labels_csv(tmp_path, rng):
+    """EM stopped by max_iter after an M-step: the labels are those under the final parameters,
+    in the trace and in the window's labels CSV alike."""
+    from engine.scenario import Scenario
+    from engine.settings import AlgorithmSettings
+    from engine.trace import trace
+    from gui.export_dialog import write_labels_csv
+    X = np.vstack([rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 1.2])
+    scenario = Scenario(points=X, algorithm="em", settings=AlgorithmSettings(max_iter=3),
+                        centres=X[:3])
+    run = scenario.start().run()
+    assert run.current.phase == "m" and not run.converged
+    final = np.array(trace(run)["final"]["labels"])
+    shown = run.labels()  # the last E-step's responsibilities: what the M-step frame shows
+    assert np.any(final != shown)  # the two definitions really differ here
+    path = tmp_path / "labels.csv"
+    write_labels_csv(scenario, path)
+    csv_labels = np.loadtxt(path, delimiter=",", skiprows=1, usecols=2).astype(int) - 1
+    np.testing.assert_array_equal(csv_labels, final)
+    expected = np.argmax(run.algorithm.responsibilities(run.data, run.current), axis=1)
+    np.testing.assert_array_equal(final, expected)
