@@ -10,7 +10,9 @@ import argparse
 import json
 import sys
 
-from engine.command_line import add_scenario_arguments, scenario_from_args
+from engine.command_line import add_scenario_arguments, input_paths, limited, scenario_from_args
+from engine.settings import (DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_STRIP_COLS, FPS, GIF_LOOP,
+                             STRIP_COLS)
 
 COMMANDS = ("run", "export", "bench")
 
@@ -42,11 +44,14 @@ def build_parser():
     out.add_argument("--frame-every", choices=("half", "iteration"), default="half",
                      help="every half-step (default) or the initialisation and each iteration's end")
     out.add_argument("--gif", metavar="FILE", help="an animated GIF of the frames")
-    out.add_argument("--fps", type=float, default=4.0, help="GIF / MP4 frames per second (default 4)")
-    out.add_argument("--loop", type=int, default=0, help="GIF repeats, 0 = forever (default)")
+    out.add_argument("--fps", type=limited(FPS), default=DEFAULT_FPS,
+                     help=f"GIF / MP4 frames per second (default {DEFAULT_FPS:g}, {FPS.describe()})")
+    out.add_argument("--loop", type=limited(GIF_LOOP), default=DEFAULT_GIF_LOOP,
+                     help=f"GIF repeats, 0 = forever (default), {GIF_LOOP.describe()}")
     out.add_argument("--mp4", metavar="FILE", help="an MP4 video (needs the optional video dependency)")
     out.add_argument("--strip", metavar="FILE", help="one image with a grid of captioned panels")
-    out.add_argument("--cols", type=int, default=4, help="strip columns (default 4)")
+    out.add_argument("--cols", type=limited(STRIP_COLS), default=DEFAULT_STRIP_COLS,
+                     help=f"strip columns (default {DEFAULT_STRIP_COLS}, {STRIP_COLS.describe()})")
     out.add_argument("--transparent", action="store_true", help="transparent background")
     out.add_argument("--no-caption", action="store_true", help="leave out the step name and objective")
     out.add_argument("--no-legend", action="store_true", help="leave out the cluster legend")
@@ -66,8 +71,10 @@ def build_parser():
 
 
 def cmd_run(args):
+    from engine.files import check_output_path
     from engine.formats import write_json
     from engine.trace import trace
+    check_output_path(args.out, input_paths(args))
     scenario = scenario_from_args(args)
     run = scenario.start().run()
     result = trace(run, {"init": "manual" if scenario.centres is not None else scenario.init,
@@ -101,6 +108,7 @@ def cmd_export(args):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
     from PySide6.QtGui import QGuiApplication
 
+    from engine.files import check_output_path
     from engine.session_file import load_session
     from engine.settings import DisplayOptions
     from gui.export import (ExportOptions, FrameRenderer, export_frames, export_gif, export_mp4,
@@ -109,6 +117,9 @@ def cmd_export(args):
         raise ValueError("nothing to export: give --frames DIR, --gif FILE, --mp4 FILE or --strip FILE")
     width, height = parse_size(args.size)
     view, display = None, DisplayOptions()
+    inputs = [args.session] if args.session else input_paths(args)
+    for output in (args.gif, args.mp4, args.strip):
+        check_output_path(output, inputs)
     if args.session:
         if args.data or args.sample:
             raise ValueError("give a session or --data/--sample, not both")

@@ -6,14 +6,13 @@ the flags mean the same thing everywhere.  Defaults and limits come from
 """
 
 import argparse
-import json
+from pathlib import Path
 
 import numpy as np
 
-from .formats import load_matrix, load_points
+from .formats import load_matrix, load_mixture, load_points
 from .registry import ALGORITHM_NAMES
 from .presets import PRESET_NAMES, PRESETS, old_faithful
-from .sampling import Mixture
 from .scenario import Scenario
 from .settings import (COVARIANCE_TYPES, DEFAULT_INIT, DEFAULT_N_CLUSTERS, DEFAULT_SAMPLE_N,
                        DEFAULT_SEED, INIT, N_CLUSTERS, SAMPLE_N, SEED, AlgorithmSettings)
@@ -78,13 +77,17 @@ def mixture_from_args(args):
         return None
     if args.sample in PRESETS:
         return PRESETS[args.sample][1]
-    try:
-        with open(args.sample, encoding="utf-8") as fh:
-            return Mixture.from_dict(json.load(fh))
-    except OSError as exc:
-        raise ValueError(f"--sample {args.sample}: not a preset and not a readable file ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{args.sample}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not Path(args.sample).exists():
+        raise ValueError(f"--sample {args.sample}: not a preset ({', '.join(PRESET_NAMES)}) and not a file")
+    return load_mixture(args.sample)
+
+
+def input_paths(args):
+    """Every file the flags read (an output must never be one of them)."""
+    paths = [args.data, args.centres, args.weights, args.covariances]
+    if args.sample and args.sample not in PRESET_NAMES:
+        paths.append(args.sample)
+    return [p for p in paths if p]
 
 
 def scenario_from_args(args):

@@ -44,10 +44,39 @@ class Mixture:
 
     @classmethod
     def from_dict(cls, spec):
-        try:
-            return cls(spec["weights"], spec["means"], spec["covariances"])
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"mixture spec needs weights, means and covariances ({exc})") from None
+        """A Mixture from ``{"weights": (K,), "means": (K, D), "covariances": (K, D, D)}``.
+
+        Any malformed spec (not an object, keys missing, ragged or deeply nested lists,
+        strings, numbers too large for a float, wrong shapes) raises one ValueError.
+        """
+        if not isinstance(spec, dict):
+            raise ValueError("mixture spec needs weights, means and covariances (an object, got "
+                             f"{type(spec).__name__})")
+        missing = [key for key in ("weights", "means", "covariances") if key not in spec]
+        if missing:
+            raise ValueError(f"mixture spec needs weights, means and covariances (missing "
+                             f"{', '.join(missing)})")
+        arrays = {}
+        for key, ndims, shape in (("weights", (1,), "(K,)"), ("means", (2,), "(K, D)"),
+                                  ("covariances", (2, 3), "(K, D, D)")):
+            value = spec[key]
+            if not isinstance(value, (list, tuple, np.ndarray)):
+                raise ValueError(f"{key} must be a list of numbers of shape {shape}, got "
+                                 f"{type(value).__name__}")
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except OverflowError:
+                raise ValueError(f"{key} hold a number too large for a float") from None
+            except (TypeError, ValueError, RecursionError):
+                raise ValueError(f"{key} must be numbers in nested lists of equal lengths, shape "
+                                 f"{shape}") from None
+            if arr.ndim not in ndims:
+                raise ValueError(f"{key} must have shape {shape}, got {arr.shape}")
+            arrays[key] = arr
+        K, D = arrays["means"].shape
+        if K == 0 or D == 0:
+            raise ValueError(f"means must have shape (K, D) with K, D >= 1, got {(K, D)}")
+        return cls(arrays["weights"], arrays["means"], arrays["covariances"])
 
     def sample(self, n_samples, seed=None):
         """Draw N points: (X of shape (n_samples, D), z of shape (n_samples,) component of each)."""

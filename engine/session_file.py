@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .files import atomic_write_text, check_readable_file
+from .files import JSON_BYTES_PER_CHAR, atomic_write_text, read_regular_text
 from .registry import DEFAULT_ALGORITHM, check_algorithm
 from .sampling import Mixture
 from .scenario import Scenario
@@ -166,15 +166,14 @@ def session_from_dict(obj, path="session"):
 
 def load_session(path):
     """Read a session file; ValueError with the reason for any bad file."""
-    path = check_readable_file(path)
-    if path.stat().st_size == 0:
+    text = read_regular_text(path, "session", JSON_BYTES_PER_CHAR)
+    if not text.strip():
         raise ValueError(f"{path}: file is empty")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file") from None
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
+    return session_from_json(text, path)
+
+
+def session_from_json(text, path="session"):
+    """SessionData from a session file's text (the recovery copies are read the same way)."""
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -163,3 +163,9 @@ DEFAULT_N_CLUSTERS = 3
 DEFAULT_SEED = 0
 DEFAULT_SAMPLE_N = 500
 DEFAULT_INIT = "kmeans++"
+
+# Exports: the command line and the export dialog offer the same ranges.
+FPS = Limit(float, 0.1, 100.0)  # a GIF frame lasts 10 ms to 10 s
+GIF_LOOP = Limit(int, 0, 65_535)  # repeats, 0 = forever (the GIF field is 16 bits)
+STRIP_COLS = Limit(int, 1, 16)
+DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_STRIP_COLS = 4.0, 0, 4

@@ -13,19 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image as PILImage
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QTransform
 from PySide6.QtSvg import QSvgGenerator
 
 from engine.captions import short_caption, state_caption
 from engine.description import INIT_PHASE
-from engine.settings import DisplayOptions
+from engine.files import atomic_output
+from engine.settings import FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
 
 from .palette import REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX, run_colours
 from .render import LINES_MAX_POINTS, Overlay, cluster_qcolor, fit_rect, paint_overlay, trails_until
 from .splat import marker_radius, render_points
 
 SVG_VECTOR_MAX_POINTS = 5_000  # above this an SVG embeds the points as one image
+MIN_AREA_PX = 8  # a drawing area smaller than this is refused, never painted
 
 
 class ExportCancelled(Exception):
@@ -94,7 +97,11 @@ class FrameRenderer:
             cost = QRectF(0, h - 0.27 * h, w, 0.27 * h)
             bottom = cost.top()
         pad = 12 * scale
-        return caption, QRectF(pad, top + pad, w - 2 * pad, bottom - top - 2 * pad), cost, scale
+        area = QRectF(pad, top + pad, w - 2 * pad, bottom - top - 2 * pad)
+        if area.width() < MIN_AREA_PX or area.height() < MIN_AREA_PX:
+            raise ValueError(f"a {w}x{h} frame leaves no room to draw the points once the caption "
+                             f"and plot are placed; make it larger")
+        return caption, area, cost, scale
 
     def _to_device(self, area):
         """Data -> pixels, aspect kept (equal units on both axes), centred in ``area``."""
@@ -263,20 +270,28 @@ class FrameRenderer:
         img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
         img.fill(Qt.GlobalColor.transparent)
         painter = QPainter(img)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-        self.paint(painter, index, w, h)
-        painter.end()
+        try:  # a QPainter left active on a destroyed image crashes Qt
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+            self.paint(painter, index, w, h)
+        finally:
+            painter.end()
         return img
 
     def save_png(self, index, path):
         _check_writable(Path(path).parent)
-        if not self.image(index).save(str(path), "PNG"):
-            raise ValueError(f"{path}: could not write the PNG")
+        image = self.image(index)
+        with atomic_output(path) as tmp:
+            if not image.save(str(tmp), "PNG"):
+                raise ValueError(f"{path}: could not write the PNG")
 
     def save_svg(self, index, path):
         _check_writable(Path(path).parent)
         w, h = self.options.width, self.options.height
+        with atomic_output(path) as tmp:
+            self._write_svg(index, tmp, w, h)
+
+    def _write_svg(self, index, path, w, h):
         gen = QSvgGenerator()
         gen.setFileName(str(path))
         gen.setSize(QSize(w, h))
@@ -284,8 +299,10 @@ class FrameRenderer:
         gen.setTitle("ClusterLab frame")
         gen.setDescription(self.caption(index))
         painter = QPainter(gen)
-        self.paint(painter, index, w, h, vector=True)
-        painter.end()
+        try:
+            self.paint(painter, index, w, h, vector=True)
+        finally:
+            painter.end()
 
 
 def _check_writable(folder):
@@ -303,11 +320,10 @@ def _check_writable(folder):
 
 
 def _qimage_to_pil(img):
-    from PIL import Image
     img = img.convertToFormat(QImage.Format.Format_RGBA8888)
     w, h = img.width(), img.height()
     data = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.sizeInBytes()).reshape(h, img.bytesPerLine())
-    return Image.frombytes("RGBA", (w, h), data[:, :4 * w].tobytes())
+    return PILImage.frombytes("RGBA", (w, h), data[:, :4 * w].tobytes())
 
 
 def _progress(callback, done, total, cancel):
@@ -335,16 +351,20 @@ def export_frames(renderer, folder, indices, fmt="png", progress=None, cancel=No
 
 def export_gif(renderer, path, indices, fps=4.0, loop=0, progress=None, cancel=None):
     """An animated GIF, one frame per index, ``fps`` frames a second, ``loop`` 0 = forever."""
-    if not (0 < fps <= 100):
-        raise ValueError(f"fps must be between 0 and 100, got {fps}")
+    fps, loop = FPS.check(fps, "fps"), GIF_LOOP.check(loop, "loop")
     _check_writable(Path(path).parent)
+    w, h = renderer.options.width, renderer.options.height
+    if w * h > PILImage.MAX_IMAGE_PIXELS:
+        raise ValueError(f"a {w}x{h} GIF is larger than an image reader accepts "
+                         f"({PILImage.MAX_IMAGE_PIXELS:,} pixels); choose a smaller --size")
     frames = []
     for i, index in enumerate(indices):
         _progress(progress, i, len(indices), cancel)
         # quantised as we go: 100 RGBA frames at 1080p would hold 800 MB
         frames.append(_qimage_to_pil(renderer.image(index)).convert("RGB").quantize(colors=255))
-    frames[0].save(str(path), save_all=True, append_images=frames[1:], duration=int(round(1000 / fps)),
-                   loop=loop, disposal=1)
+    with atomic_output(path) as tmp:
+        frames[0].save(str(tmp), format="GIF", save_all=True, append_images=frames[1:],
+                       duration=int(round(1000 / fps)), loop=loop, disposal=1)
     _progress(progress, len(indices), len(indices), cancel)
     return Path(path)
 
@@ -361,22 +381,23 @@ def export_mp4(renderer, path, indices, fps=4.0, progress=None, cancel=None):
     w, h = renderer.options.width, renderer.options.height
     if w % 2 or h % 2:
         raise ValueError(f"MP4 needs an even width and height, got {w}x{h}")
-    writer = imageio.get_writer(str(path), fps=fps, codec="libx264", macro_block_size=2,
-                                pixelformat="yuv420p")
-    try:
-        for i, index in enumerate(indices):
-            _progress(progress, i, len(indices), cancel)
-            writer.append_data(np.asarray(_qimage_to_pil(renderer.image(index)).convert("RGB")))
-    finally:
-        writer.close()
+    fps = FPS.check(fps, "fps")
+    with atomic_output(path) as tmp:
+        writer = imageio.get_writer(str(tmp), fps=fps, codec="libx264", macro_block_size=2,
+                                    pixelformat="yuv420p")
+        try:
+            for i, index in enumerate(indices):
+                _progress(progress, i, len(indices), cancel)
+                writer.append_data(np.asarray(_qimage_to_pil(renderer.image(index)).convert("RGB")))
+        finally:
+            writer.close()
     _progress(progress, len(indices), len(indices), cancel)
     return Path(path)
 
 
 def export_strip(renderer, path, indices, cols=4, progress=None, cancel=None):
     """One image: a grid of captioned panels, ``cols`` across, each panel a frame."""
-    if cols < 1:
-        raise ValueError(f"cols must be at least 1, got {cols}")
+    cols = STRIP_COLS.check(cols, "cols")
     _check_writable(Path(path).parent)
     w, h = renderer.options.width, renderer.options.height
     pw, ph = max(w // cols, 16), max(int(round(h / cols)), 16)
@@ -404,7 +425,8 @@ def export_strip(renderer, path, indices, cols=4, progress=None, cancel=None):
     finally:
         renderer.options.caption, renderer.options.legend = saved
         painter.end()
-    if not strip.save(str(path)):
-        raise ValueError(f"{path}: could not write the image")
+    with atomic_output(path) as tmp:
+        if not strip.save(str(tmp), "PNG"):
+            raise ValueError(f"{path}: could not write the image")
     _progress(progress, len(indices), len(indices), cancel)
     return Path(path), (rows, cols)

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QMessageBox,
                                QProgressDialog, QPushButton, QSpinBox, QWidget)
 
+from engine.settings import DEFAULT_FPS, DEFAULT_STRIP_COLS, FPS, STRIP_COLS
+
 from .export import (ExportCancelled, ExportOptions, FrameRenderer, export_frames, export_gif,
                      export_mp4, export_strip, frame_indices)
 
@@ -104,13 +106,13 @@ class ExportDialog(QDialog):
             self.gif = self._path_row(form, "Animated GIF", "GIF (*.gif)")
             self.mp4 = self._path_row(form, "MP4 video", "MP4 (*.mp4)")
             self.fps = QDoubleSpinBox()
-            self.fps.setRange(0.1, 60)
-            self.fps.setValue(4)
+            self.fps.setRange(FPS.low, FPS.high)
+            self.fps.setValue(DEFAULT_FPS)
             form.addRow("Frames per second", self.fps)
             self.strip = self._path_row(form, "Slide strip", "PNG (*.png)")
             self.cols = QSpinBox()
-            self.cols.setRange(1, 12)
-            self.cols.setValue(4)
+            self.cols.setRange(STRIP_COLS.low, STRIP_COLS.high)
+            self.cols.setValue(DEFAULT_STRIP_COLS)
             form.addRow("Strip columns", self.cols)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile
 
-from engine.files import atomic_write_text
-from engine.session_file import session_from_dict
+from engine.files import atomic_write_text, read_regular_text
+from engine.session_file import session_from_json
 
 PREFIX = "recovery-"  # earlier versions' one shared "recovery-session.json" matches too
 
@@ -105,9 +105,11 @@ def orphaned_copies():
         if not lock.tryLock(0):
             continue  # a live window's copy
         try:
-            obj = json.loads(path.read_text(encoding="utf-8"))
-            data = session_from_dict(obj, path)
-            found.append(Orphan(path, lock, data, obj.get("recovery_of"), path.stat().st_mtime))
-        except (OSError, ValueError, RecursionError):
+            text = read_regular_text(path, "recovery copy")  # never blocks on a FIFO
+            data = session_from_json(text, path)
+            source = json.loads(text).get("recovery_of")
+            found.append(Orphan(path, lock, data, source if isinstance(source, str) else None,
+                                path.stat().st_mtime))
+        except (OSError, ValueError):
             lock.unlock()  # unreadable: left alone, never deleted
     return sorted(found, key=lambda o: -o.mtime)

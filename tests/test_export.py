@@ -65,7 +65,12 @@ def test_export_every_iteration_as_svg_from_a_session(tmp_path, three_blobs):
 @pytest.mark.parametrize("args, message", [
     (["--sample", "blobs", "--frames", "X", "--size", "big"], "size must look like 1920x1080"),
     (["--sample", "blobs"], "nothing to export"),
-    (["--sample", "blobs", "--frames", "X", "--cols", "0", "--strip", "s.png"], "cols must be at least 1"),
+    (["--sample", "blobs", "--frames", "X", "--cols", "0", "--strip", "s.png"], "--cols: must be from 1 to 16"),
+    (["--sample", "blobs", "--gif", "X", "--fps", "0.001"], "--fps: must be from 0.1 to 100"),
+    (["--sample", "blobs", "--gif", "X", "--loop", "65536"], "--loop: must be from 0 to 65,535"),
+    (["--sample", "blobs", "--frames", "X", "--size", "200x16"], "leaves no room to draw"),
+    (["--sample", "blobs", "--strip", "s.png", "--size", "640x360", "--cols", "16"], "leaves no room to draw"),
+    (["--sample", "blobs", "--gif", "X", "--size", "16384x16384"], "larger than an image reader accepts"),
     (["missing-session.json", "--frames", "X"], "no such file"),
 ])
 def test_export_bad_arguments_exit_2(tmp_path, args, message):
