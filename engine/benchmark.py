@@ -10,6 +10,7 @@ import numpy as np
 
 from .sampling import Mixture
 from .scenario import Scenario
+from .settings import AlgorithmSettings
 
 
 def _median_time(fn, repeats):
@@ -34,8 +35,8 @@ def benchmark_data(n, k, seed=0):
 
 def time_engine_iteration(X, centres, algorithm, settings, repeats):
     """Median seconds for one full iteration (both half-steps) after warm-up."""
-    scenario = Scenario(points=X, algorithm=algorithm, settings={**settings, "max_iter": 10_000,
-                                                                 "tol": 0.0}, centres=centres)
+    scenario = Scenario(points=X, algorithm=algorithm, centres=centres,
+                        settings=AlgorithmSettings(**settings, max_iter=10_000, tol=0.0))
     run = scenario.start()
     run.run(2)  # compiled and warm
 

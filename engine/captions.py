@@ -50,13 +50,24 @@ def completed_iterations(description, snapshot):
     return snapshot.iteration - (1 if snapshot.phase == description.responsibility_phase else 0)
 
 
+def trouble_text(description, snapshot):
+    """"cluster 2 empty", "components 1, 3 collapsed": what the lecturer should point out."""
+    parts = []
+    for which, state in ((snapshot.empty, "empty"), (snapshot.collapsed, "collapsed")):
+        if which:
+            word = description.cluster_word + ("s" if len(which) > 1 else "")
+            parts.append(f"{word} {', '.join(str(k + 1) for k in which)} {state}")
+    return "; ".join(parts)
+
+
 def state_caption(description, snapshot):
-    """"Refitting step 3 — J = 12.3" or "Converged after 7 iterations — ..."."""
+    """"Refitting step 3 — J = 12.3", "Converged after 7 iterations — ...", with any empty
+    cluster or collapsed component named at the end."""
     if snapshot.converged:
         title = f"Converged after {completed_iterations(description, snapshot)} iterations"
     else:
         title = step_title(description, snapshot)
-    text = objective_text(description, snapshot)
+    text = " · ".join(t for t in (objective_text(description, snapshot), trouble_text(description, snapshot)) if t)
     return f"{title} — {text}" if text else title
 
 
@@ -64,3 +75,14 @@ def short_caption(description, snapshot):
     """A strip panel's title: "Converged · Assignment step 8"."""
     title = step_title(description, snapshot)
     return ("Converged · " if snapshot.converged else "") + title
+
+
+STOP_TEXT = {
+    "max_iter": "stopped at the iteration limit, not converged",
+    "non_finite": "stopped: the objective is no longer a finite number",
+}
+
+
+def stop_text(stop_reason):
+    """Why a run that did not converge stopped, in words ("" when there is nothing to say)."""
+    return STOP_TEXT.get(stop_reason, "")

@@ -4,7 +4,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .validation import check_data
+from .validation import check_data, check_magnitude
 
 
 class Dataset:
@@ -27,6 +27,7 @@ class Dataset:
         self.X.setflags(write=False)
         self.XT = np.ascontiguousarray(self.X.T)
         self.XT.setflags(write=False)
+        check_magnitude(self.XT.min(axis=1), self.XT.max(axis=1), self.n_samples)
 
     @property
     def n_samples(self):

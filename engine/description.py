@@ -47,6 +47,7 @@ class AlgorithmDescription:
     refit_phase: str  # the second: "refit", "m"
     refit_title: str
     objectives: tuple  # of Objective, the primary first
+    cluster_word: str = "cluster"  # what one of the K is called: "component" for a mixture
 
     def __post_init__(self):
         if not self.objectives or self.objectives[0].direction == 0:

@@ -88,7 +88,8 @@ class GaussianMixtureEM(GaussianKernelAlgorithm):
         objectives=(Objective("log_likelihood", "log p(D)", "log-likelihood log p(D)",
                               "log p(D) = Σ log Σ π N(x | μ, Σ)", direction=+1),
                     Objective("lower_bound", "L", "lower bound L", "L = Σ r log(π N / r)",
-                              direction=+1)))
+                              direction=+1)),
+        cluster_word="component")
     setting_names = ("covariance_type", "reg_covar", "learn_weights", "max_iter", "tol")
     refit_needs_pass = True
 

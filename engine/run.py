@@ -14,8 +14,9 @@ from .data import Dataset
 from .description import INIT_PHASE
 from .validation import check_n_clusters
 
-# Why a run stopped (``Run.stop_reason``); None while it can still step.
-CONVERGED, MAX_ITER, NON_FINITE = "converged", "max_iter", "non_finite"
+# Why a run stopped (``Run.stop_reason``); None while it can still step.  FAILED: a step raised
+# (numbers the engine refuses); whoever ran it sets it and says why.
+CONVERGED, MAX_ITER, NON_FINITE, FAILED = "converged", "max_iter", "non_finite", "failed"
 
 
 class Run:

@@ -64,22 +64,6 @@ def check_centres(centres, n_features, what="centres"):
     return np.array(C, dtype=np.float64, order="C")
 
 
-def check_positive(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be positive and finite, got {value}")
-    return float(value)
-
-
-def check_non_negative(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be non-negative and finite, got {value}")
-    return float(value)
-
-
 def check_positive_int(value, what):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
@@ -123,3 +107,44 @@ def check_covariances(covariances, n_components, n_features):
         except np.linalg.LinAlgError:
             raise ValueError(f"covariance {k} is not positive definite") from None
     return S
+
+
+# Room under the largest double for J's formulas (the parallel-axis shift adds
+# a few sums of N squared distances) and for sums of N coordinates.
+_MAX_SUM = float(np.finfo(np.float64).max) / 16.0
+
+
+def check_magnitude(low, high, n_points, what="data"):
+    """Refuse points whose squared distances cannot be represented in float64.
+
+    low, high : (D,), the bounding box of everything distances are taken
+    between (the data, or the data and the centres together); n_points : N,
+    how many squared distances a sum such as J adds up.  Any squared distance
+    is at most sum_j (high_j - low_j)^2; N times that, and N times the largest
+    |coordinate|, must stay well below the largest double.
+    """
+    low = [float(v) for v in np.ravel(low)]
+    high = [float(v) for v in np.ravel(high)]
+    biggest = max(max(abs(v) for v in low), max(abs(v) for v in high))
+    span_sq = 0.0
+    for lo, hi in zip(low, high):
+        width = hi - lo  # Python floats: overflow gives inf, no warning
+        span_sq += width * width
+    if not n_points * span_sq <= _MAX_SUM:
+        raise ValueError(f"{what}: coordinates up to {biggest:.3g}: squared distances would overflow "
+                         "float64; rescale the data")
+    if not n_points * biggest <= _MAX_SUM:
+        raise ValueError(f"{what}: coordinates up to {biggest:.3g}: sums over {n_points} points would "
+                         "overflow float64; rescale the data")
+
+
+def check_pass_finite(statistics, message):
+    """Refuse a pass over the data whose statistics left float64.
+
+    ``statistics``: the pass's sums and log-likelihood.  A point too far from
+    every centre (beta * ||x - m||^2 or a Mahalanobis distance overflowing) has
+    a log density of -inf; ``message`` says what to change.
+    """
+    for value in statistics:
+        if not np.all(np.isfinite(value)):
+            raise ValueError(message)

@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle, QToolBar
 
+from .render import LINES_MAX_POINTS
+
 TOOL_HINTS = {
     "points": "Point tool: click to add a point, drag to move it, right-click to remove it, "
               "Shift+drag to select and Delete. Drag a centre to restart from there. Ctrl+Z undoes.",
@@ -21,7 +23,7 @@ DISPLAY_ACTIONS = (
     ("show_field", "Voronoi / responsibility &field", "Light background: the nearest centre (k-means) "
      "or the responsibilities everywhere (soft k-means, EM)", "field"),
     ("show_lines", "&Lines to centres", "A line from each point to its most responsible centre "
-     "(up to 20,000 points)", "lines"),
+     f"(up to {LINES_MAX_POINTS:,} points)", "lines"),
     ("show_trails", "Centre &trails", "The path of each centre over the iterations", "trails"),
     ("show_ellipses", "Gaussian &ellipses", "EM: 1σ and 2σ ellipses; line width shows π_k", "ellipses"),
     ("show_true_mixture", "True &mixture (drag to edit)", "The mixture points are sampled from, dashed, "
@@ -34,7 +36,7 @@ MENUS = (
                "clear_points", "clear_centres")),
     ("&View", tuple(key for key, *_ in DISPLAY_ACTIONS) + (None, "presentation", "fit")),
     ("&Run", ("play", None, "step_forward", "step_back", "iteration_forward", "iteration_back",
-              None, "reset", "run_to_end")),
+              None, "reset", "run_to_end", "stop")),
     ("&Help", ("shortcuts", "about")),
 )
 TOOLBAR = ("open", "save", None, "tool_points", "tool_centres", None, "undo", "redo", None,
@@ -81,6 +83,8 @@ def build_actions(window):
     add("iteration_forward", "Forward one iteration", lambda: s.step_iteration(1), "Shift+Right",
         icon=SP.SP_MediaSeekForward)
     add("run_to_end", "Run to convergence", s.run_to_end, "End", icon=SP.SP_MediaSkipForward)
+    add("stop", "Stop", lambda: (player.pause(), s.stop()), "Escape",
+        "Stop playing or running to the end, at the half-step on screen")
     undo = s.undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut(QKeySequence.StandardKey.Undo)
     redo = s.undo_stack.createRedoAction(window, "&Redo")

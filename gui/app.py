@@ -21,29 +21,45 @@ def session_data_from_args(args):
                        mixture=mixture_from_args(args), sample_n=len(points))
 
 
-def main(args):
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+def open_window(args, ask_restore=None):
+    """The main window as the command line asks for it, or None if its session would not open.
 
+    Unsaved work left by a crashed window is offered first, whatever was asked
+    for; only when none is restored does the window open the session file or
+    the data the flags name.  ``ask_restore(text) -> bool`` replaces the
+    question dialog (tests).
+    """
     from .main_window import MainWindow
     from .session import SessionModel
-    from .worker import configure_threads, warm_up
-    configure_threads()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("ClusterLab")
-    app.setOrganizationName("ClusterLab")
+    from .worker import warm_up
     data = session_data_from_args(args)  # bad flags fail here, before a window opens
     session = SessionModel()
     session.client.call(warm_up)  # compile / load kernels off the UI thread
     window = MainWindow(session)
     window.show()
-    # unsaved work left by a crashed window comes first, whatever was asked for
-    if not window.files.offer_recovery():
+    if not window.files.offer_recovery(ask_restore):
         if getattr(args, "session", None):
             if not window.files.open(args.session):
-                return 2
+                window.close()
+                return None
         elif data is not None:
             window.apply_session(data)  # what the command line says is not unsaved work
+    return window
+
+
+def main(args):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .worker import configure_threads
+    configure_threads()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("ClusterLab")
+    app.setOrganizationName("ClusterLab")
+    window = open_window(args)
+    if window is None:
+        return 2
+    session = window.session
     if getattr(args, "play", False):
         QTimer.singleShot(0, window.player.play)
     quit_after = os.environ.get("CLUSTERLAB_QUIT_AFTER_MS")

@@ -219,11 +219,13 @@ class Canvas(pg.PlotWidget):
                 s.add_point(pos.x(), pos.y())
             return True
         if button == Qt.MouseButton.RightButton:
-            if self.tool == "centres" or self._nearest(self._shown_centres(), pos, 12) is not None:
-                k = self._nearest(s.centres, pos, 12)
-                if k is not None:
-                    s.remove_centre(k)
-                    return True
+            # the centres as drawn, mid-run too: the hit and the removal use the same ones
+            k = self._nearest(self._shown_centres(), pos, 12)
+            if k is not None:
+                s.remove_centre(k)
+                return True
+            if self.tool == "centres":
+                return True  # the centre tool never removes points
             i = self._nearest(s.points, pos)
             if i is not None:
                 s.remove_points([i])

@@ -131,6 +131,7 @@ class ControlPanel(QScrollArea):
         self.setWidget(body)
         session.sigSettingsChanged.connect(self._on_session_settings)
         session.sigCentresChanged.connect(self._on_session_settings)
+        session.sigPointsChanged.connect(self._on_session_settings)
         session.sigMixtureChanged.connect(self._on_session_mixture)
         self._on_session_settings()
         self._on_session_mixture()
@@ -335,4 +336,7 @@ class ControlPanel(QScrollArea):
         for name, row in self._setting_rows.items():
             self._form.setRowVisible(row, name in takes)
         k = len(s.centres)
-        self.centre_count.setText(f"{k} centre{'s' if k != 1 else ''} placed (K = {k})")
+        text = f"{k} centre{'s' if k != 1 else ''} placed (K = {k})"
+        if 0 < len(s.points) < s.n_clusters:
+            text += f" — K = {s.n_clusters} asked, but there are only {len(s.points)} points"
+        self.centre_count.setText(text)

@@ -17,6 +17,11 @@ from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
 SYMBOLS = ("o", "t", "s", "d")  # by objective: the primary one round
 
 
+def _in_sentence(title):
+    """"Assignment step" -> "assignment step"; "E-step" stays."""
+    return title[0].lower() + title[1:] if title[1:2].islower() else title
+
+
 class HalfStepAxis(pg.AxisItem):
     """Ticks on whole half-steps only."""
 
@@ -72,14 +77,15 @@ class CostPlot(pg.PlotWidget):
                                        symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen("w", width=0.8))
                 p.addItem(item)
                 if title is not None:
-                    self.legend.addItem(item, f"{objective.symbol} after {title[0].lower()}{title[1:]}")
+                    self.legend.addItem(item, f"{objective.symbol} after {_in_sentence(title)}")
                 self.series[(objective.field, phase)] = item
         # the legend sits in the corner the curve leaves empty: a falling objective leaves the
         # top right, a rising one the bottom right
         rising = description.primary.direction > 0
         corner = (1, 1) if rising else (1, 0)
         self.legend.anchor(corner, corner, offset=(-10, -10 if rising else 10))
-        p.setLabel("left", description.primary.formula)
+        p.setLabel("left", description.primary.name)
+        self.setToolTip(f"{description.primary.formula} after every half-step; click a dot to jump there")
         self._description = description
 
     def _on_session_history(self, *_):

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, Q
                                QMessageBox, QSplitter, QStyle, QVBoxLayout, QWidget)
 
 from engine.formats import load_points, save_points_csv
+from engine.session_file import SESSION_DIM
 
 from .actions import TOOL_HINTS, build_actions, build_menus, build_toolbar, sync_display_actions
 from .canvas import Canvas
@@ -33,7 +34,6 @@ class MainWindow(QMainWindow):
         self.canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas.setToolTip("")
         self.cost_plot = CostPlot(session)
-        self.cost_plot.setToolTip("The objective after every half-step; click a point to jump there")
         self.caption = QLabel()
         self.caption.setObjectName("caption")
         self.caption.setToolTip("The current half-step in words, with its objective")
@@ -193,9 +193,16 @@ class MainWindow(QMainWindow):
         except ValueError as exc:
             QMessageBox.warning(self, "Cannot import points", str(exc))
             return
-        self.session.set_points(X[:, :2], f"Import {Path(path).name}")
+        self.session.replace_points(X[:, :SESSION_DIM], f"Import {Path(path).name}")
         self.canvas.fit_to_data()
-        self.show_status(f"Imported {len(X):,} points from {Path(path).name}")
+        text = f"Imported {len(X):,} points from {Path(path).name}"
+        if X.shape[1] > SESSION_DIM:
+            # the window clusters the plane; say what was left out (run --data uses every column)
+            dropped = X.shape[1] - SESSION_DIM
+            text += (f": the window shows and clusters the first {SESSION_DIM} columns, "
+                     f"{dropped} more column{'s' if dropped > 1 else ''} left out")
+            QMessageBox.information(self, "Columns left out", text + ".")
+        self.show_status(text)
 
     def export_points(self):
         path, _ = QFileDialog.getSaveFileName(self, "Export points", "points.csv", "CSV (*.csv)")

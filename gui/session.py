@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from engine.captions import state_caption
+from engine.captions import state_caption, stop_text
 from engine.initialisation import initial_centres
 from engine.registry import DEFAULT_ALGORITHM, check_algorithm, describe
 from engine.presets import PRESETS, old_faithful
@@ -65,6 +65,7 @@ class SessionModel(QObject):
         self.run_id = 0
         self.history = ()
         self.finished = False
+        self.stop_reason = None
         self.index = 0
         self.frame = None
         self.error = None
@@ -185,12 +186,31 @@ class SessionModel(QObject):
             self.sigSettingsChanged.emit()
 
     def sample(self, append=False):
-        """Draw sample_n points from the mixture (seeded); replace or append."""
-        X, _ = self.mixture.sample(self.sample_n, seed=self.seed)
+        """Draw sample_n points from the mixture (seeded); replace them, or append more.
+
+        New points get new centres by the current initialisation, K kept; appended
+        points come from a stream of their own (the seed and the points already there),
+        so Append never repeats the points it appends to.
+        """
         if append and len(self.points):
+            X, _ = self.mixture.sample(self.sample_n, seed=[self.seed, len(self.points)])
             self.set_points(np.vstack([self.points, X]), "Append sample")
         else:
-            self.set_points(X, "Sample points")
+            X, _ = self.mixture.sample(self.sample_n, seed=self.seed)
+            self.replace_points(X, "Sample points")
+
+    def replace_points(self, points, text):
+        """New data (sampled or imported): the centres are drawn afresh, K kept (one undo step)."""
+        k = len(self.centres) or self.n_clusters
+        self.undo_stack.beginMacro(text)
+        try:
+            self.set_points(points, text)
+            if len(self.centres) and k != self.n_clusters:
+                self.set_n_clusters(k)
+            if len(self.centres):
+                self.initialise(self.init_method)
+        finally:
+            self.undo_stack.endMacro()
 
     def load_preset(self, name):
         """A teaching scenario in one step: its points, its K and its initial centres."""
@@ -215,13 +235,16 @@ class SessionModel(QObject):
     def initialise(self, method):
         """Initial centres by Forgy / random / k-means++ from the seed shown."""
         self.init_method = INIT.check(method, "initialisation")
+        k = min(self.n_clusters, len(self.points))
         try:
-            centres = initial_centres(method, self.points, min(self.n_clusters, len(self.points)),
-                                      self.seed)
+            centres = initial_centres(method, self.points, k, self.seed)
         except ValueError as exc:
             self.sigMessage.emit(f"Cannot initialise: {exc}")
             return
         self.set_centres(centres, f"Initialise ({method})")
+        if k < self.n_clusters:
+            self.sigMessage.emit(f"K = {self.n_clusters}, but there are only {len(self.points)} points: "
+                                 f"placed {k} centres")
 
     # -- settings ----------------------------------------------------------
     def set_algorithm(self, name):
@@ -299,6 +322,7 @@ class SessionModel(QObject):
         self.run_id += 1
         self.history = ()
         self.finished = False
+        self.stop_reason = None
         self.index = 0
         self.error = None
         self.client.reset(self.run_id, self.scenario() if len(self.points) else None)
@@ -327,12 +351,16 @@ class SessionModel(QObject):
             return  # a run that has since been replaced
         grew = len(frame.history) != len(self.history) or frame.finished != self.finished
         self.history, self.finished, self.frame = frame.history, frame.finished, frame
+        self.stop_reason = frame.stop_reason
         if grew:
             self.sigHistoryChanged.emit()
         if frame.index != self.index:
             self.index = frame.index
         self.sigStepChanged.emit(self.index)
         self.sigFrameChanged.emit()
+        if frame.index < self._wanted and not frame.finished and frame.index == len(frame.history) - 1:
+            # the worker stepped for one slice and showed where it got: keep going
+            self.client.request_frame(self.run_id, self._wanted, self.viewport, self.display.lines)
 
     @property
     def busy(self):
@@ -368,6 +396,10 @@ class SessionModel(QObject):
     def run_to_end(self):
         self.goto(LAST_HALF_STEP)
 
+    def stop(self):
+        """Stay at the half-step on screen (Escape interrupts a run to the end)."""
+        self.request_frame(self.index)
+
     # -- words on screen ----------------------------------------------------
     def state_text(self):
         """"Refitting step 3 — J = 12.3", or what to do next when there is nothing to run."""
@@ -378,7 +410,12 @@ class SessionModel(QObject):
         if not len(self.centres):
             return "Place centres (centre tool) or choose an initialisation"
         snap = self.current
-        return "Computing…" if snap is None else state_caption(self.description, snap)
+        if snap is None:
+            return "Computing…"
+        text = state_caption(self.description, snap)
+        if self.at_end and stop_text(self.stop_reason):
+            text += f" · {stop_text(self.stop_reason)}"
+        return text
 
     def close(self):
         self.client.shutdown()

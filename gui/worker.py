@@ -19,11 +19,14 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine import ALGORITHM_NAMES, Dataset
+from engine.run import FAILED
 from engine.scenario import Scenario
 
 from .palette import UNASSIGNED_HEX, cluster_rgb, hex_to_rgb, pack_argb, point_colours, run_colours
 from .render import LINES_MAX_POINTS
 from .splat import CloudOrder, render_points
+
+STEP_SLICE_S = 0.1  # stepping time per request before the frame reached so far is shown
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Frame:
     index: int
     history: tuple
     finished: bool
+    stop_reason: str  # why the run stopped (engine.run), None while it can go on
     colours: np.ndarray  # uint32 ARGB per point, in the session's point order
     labels: np.ndarray = None  # most responsible cluster per point (for lines), small N only
     viewport: Viewport = None
@@ -91,7 +95,7 @@ class _Worker(QObject):
             elif req.kind == "frame":
                 if req.generation < self._client.latest_frame_generation:
                     return  # superseded before we got to it
-                frame = self._frame(*req.payload)
+                frame = self._frame(req.generation, *req.payload)
                 if frame is not None:
                     self.sigFrame.emit(frame)
             elif req.kind == "call":
@@ -107,7 +111,9 @@ class _Worker(QObject):
         self._run_id = run_id
         self._run = None
         try:
-            if scenario is not None:
+            if scenario is None:
+                self._cloud = None  # no points: nothing of the old ones stays drawn
+            else:
                 if self._cloud is None or self._cloud[0] is not scenario.points:
                     self._cloud = (scenario.points, CloudOrder(scenario.points), None)
                 if scenario.centres is not None and len(scenario.centres):
@@ -122,7 +128,7 @@ class _Worker(QObject):
         except ValueError as exc:
             self.sigReset.emit(run_id, str(exc))
 
-    def _frame(self, run_id, index, viewport, want_labels):
+    def _frame(self, generation, run_id, index, viewport, want_labels):
         if run_id != self._run_id:
             return None
         timings = {}
@@ -131,14 +137,22 @@ class _Worker(QObject):
         cloud = self._cloud[1] if self._cloud else CloudOrder(np.zeros((0, 2)))
         n = len(cloud.points)
         if run is None:
-            history, finished, index = (), True, 0
+            history, finished, stop_reason, index = (), True, None, 0
             colours = point_colours(0, n_points=n)
             labels = None
         else:
-            while len(run) <= index and not run.finished:
-                run.step()
+            # a long way to go (End on a slow run) is walked in slices: the frame
+            # reached so far goes back, and any newer request (Home, Escape, an edit)
+            # takes over at once; the session asks again for what it still wants
+            try:
+                while (len(run) <= index and not run.finished and time.perf_counter() - t0 < STEP_SLICE_S
+                       and generation >= self._client.latest_frame_generation):
+                    run.step()
+            except ValueError as exc:  # numbers the engine refuses (overflow): said, never a crash
+                run.stop_reason = FAILED
+                self.sigReset.emit(run_id, str(exc))
             index = max(0, min(index, len(run) - 1))
-            history, finished = tuple(run.history), run.finished
+            history, finished, stop_reason = tuple(run.history), run.finished, run.stop_reason
             timings["step"] = time.perf_counter() - t0
             source = run.responsibility_source(index)
             key = (run_id, source, want_labels)
@@ -160,7 +174,7 @@ class _Worker(QObject):
             timings["splat"] = time.perf_counter() - t1
             if viewport.field and run is not None and run.responsibility_source(index) is not None:
                 field_image = self._field(run, index, viewport)
-        return Frame(run_id=run_id, index=index, history=history, finished=finished,
+        return Frame(run_id=run_id, index=index, history=history, finished=finished, stop_reason=stop_reason,
                      colours=colours, labels=labels, viewport=viewport, image=image,
                      field_image=field_image, seconds=timings)
 

@@ -27,3 +27,21 @@ def three_blobs(rng):
     means = np.array([[-4.0, -2.0], [4.0, -2.0], [0.0, 4.0]])
     X = np.vstack([m + rng.normal(size=(120, 2)) for m in means])
     return rng.permutation(X)
+
+
+@pytest.fixture
+def window(qtbot):
+    """A shown main window on a fresh session, closed without a "save changes?" question."""
+    from gui.main_window import MainWindow
+    from gui.session import SessionModel
+    session = SessionModel()
+    win = MainWindow(session)  # closed below, not by qtbot: its hook would close it still modified
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: not session.busy and session.frame is not None, timeout=20000)
+    yield win
+    win.player.pause()
+    session.mark_saved()
+    win.close()
+    win.deleteLater()

@@ -1,7 +1,6 @@
 """The window, driven by real mouse and key events (pytest-qt, offscreen)."""
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QMouseEvent
 from PySide6.QtTest import QTest
@@ -9,30 +8,13 @@ from PySide6.QtWidgets import QApplication
 
 from engine import Run, SoftKMeans
 from engine.scenario import Scenario
-from gui.main_window import MainWindow
 from gui.palette import cluster_rgb
-from gui.session import SessionModel
 
 
 def wait_idle(qtbot, session, timeout=20000):
     qtbot.waitUntil(lambda: not session.busy and session.frame is not None
                     and session.frame.run_id == session.run_id, timeout=timeout)
     QApplication.processEvents()
-
-
-@pytest.fixture
-def window(qtbot):
-    session = SessionModel()
-    win = MainWindow(session)  # closed below, not by qtbot: its hook would close it still modified
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    wait_idle(qtbot, session)
-    yield win
-    win.player.pause()
-    session.mark_saved()  # no "save changes?" question at teardown
-    win.close()
-    win.deleteLater()
 
 
 def scenario_window(window, qtbot, points, centres, algorithm="kmeans", **settings):

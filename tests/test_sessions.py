@@ -86,6 +86,27 @@ def _good_dict(three_blobs):
     (lambda d: json.dumps({**d, "algorithm": "dbscan"}), "algorithm must be one of"),
     (lambda d: json.dumps([1, 2, 3]), "top level is not an object"),
     (lambda d: json.dumps({**d, "view": [1, 0, 0, 1]}), "view"),
+    # wrong kinds and ranges, field by field (each crashed or aborted the window before)
+    (lambda d: json.dumps({**d, "display": {**d["display"], "marker_scale": "big"}}), "marker_scale must be a number"),
+    (lambda d: json.dumps({**d, "display": {**d["display"], "marker_scale": float("nan")}}), "marker_scale must be finite"),
+    (lambda d: json.dumps({**d, "display": {**d["display"], "trails": 1}}), "trails must be true or false"),
+    (lambda d: json.dumps({**d, "display": {"sparkles": True}}), "unknown key 'sparkles'"),
+    (lambda d: json.dumps({**d, "n_clusters": float("inf")}), "n_clusters must be an integer"),
+    (lambda d: json.dumps({**d, "sample_n": float("inf")}), "sample_n must be an integer"),
+    (lambda d: json.dumps({**d, "sample_n": 0}), "sample_n must be from 1"),
+    (lambda d: json.dumps({**d, "seed": 2**40}), "seed must be from 0 to 2,147,483,647"),
+    (lambda d: json.dumps({**d, "seed": "7"}), "seed must be an integer"),
+    (lambda d: json.dumps({**d, "settings": {"max_iter": 1e12}}), "max_iter must be from 1 to 100,000"),
+    (lambda d: json.dumps({**d, "settings": {"max_iter": 2.5}}), "max_iter must be an integer"),
+    (lambda d: json.dumps({**d, "settings": {"learn_weights": "yes"}}), "learn_weights must be true or false"),
+    (lambda d: json.dumps({**d, "settings": {"covariance_type": "round"}}), "covariance_type must be one of"),
+    (lambda d: json.dumps({**d, "settings": {"gamma": 1}}), "unknown key 'gamma'"),
+    (lambda d: json.dumps({**d, "init_method": "psychic"}), "init_method must be one of"),
+    (lambda d: json.dumps({**d, "mixture": {"weights": [1.0], "means": [[0.0]], "covariances": [[[1.0]]]}}),
+     "mixture must be 2-D, got 1-D"),
+    (lambda d: json.dumps({**d, "mixture": {"weights": [1.0], "means": [[0.0, 0, 0]],
+                                            "covariances": [np.eye(3).tolist()]}}), "mixture must be 2-D, got 3-D"),
+    (lambda d: json.dumps({**d, "view": [0, 1, "a", 2]}), "view must hold numbers"),
 ])
 def test_bad_session_files_give_one_clear_error(tmp_path, three_blobs, mutate, message):
     path = _write(tmp_path, mutate(_good_dict(three_blobs)))
