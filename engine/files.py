@@ -24,6 +24,7 @@ replaced, the link stays); a read-only file is refused, not replaced.
 
 import errno
 import functools
+import json
 import os
 import secrets
 import stat
@@ -205,6 +206,23 @@ def read_regular_text(path, what="text", bytes_per_char=1):
         raise ValueError(f"{path}: not a {what} file (bytes that are not UTF-8 text on line {line})") from None
 
 
+def read_json(path, what):
+    """The parsed JSON of a regular file, its memory checked first; ValueError naming the file
+    for anything else (not UTF-8, empty, truncated, nested too deeply)."""
+    text = read_regular_text(path, f"{what} JSON", JSON_BYTES_PER_CHAR)
+    if not text.strip():
+        raise ValueError(f"{path}: file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON, perhaps truncated ({exc.msg} at line {exc.lineno} "
+                         f"column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a {what} (nested too deeply)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+
+
 def check_readable_file(path):
     """The path as a Path if it names a regular file we may read (opened and checked); ValueError otherwise."""
     with open_regular_file(path, "rb"):
@@ -281,9 +299,10 @@ def _copy_metadata(tmp, old, new_mode):
     os.chmod(tmp, stat.S_IMODE(old.st_mode) if old is not None else new_mode)
 
 
-def _fsync_path(path):
+def _fsync(path, flags):
+    """Flush ``path`` to disk if it can be opened with ``flags``; best effort, never raises."""
     try:
-        fd = os.open(path, os.O_RDWR | _O_BINARY)
+        fd = os.open(path, flags)
     except OSError:
         return
     try:
@@ -292,22 +311,16 @@ def _fsync_path(path):
         pass
     finally:
         os.close(fd)
+
+
+def _fsync_path(path):
+    _fsync(path, os.O_RDWR | _O_BINARY)
 
 
 def _fsync_dir(folder):
     """Make the rename durable (POSIX); Windows cannot open folders and needs nothing."""
-    if os.name == "nt":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    if os.name != "nt":
+        _fsync(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
 
 
 def _remove_quietly(path):

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from .files import (JSON_BYTES_PER_CHAR, atomic_write_text, check_memory, format_bytes, open_regular_file, read_bounded,
+from .files import (atomic_write_text, check_memory, format_bytes, open_regular_file, read_json,
                     read_regular_bytes)
 
 _BOM = b"\xef\xbb\xbf"
@@ -384,26 +384,7 @@ def load_mixture(path):
     not summing to 1, covariances not positive definite.
     """
     from .sampling import Mixture
-    with open_regular_file(path, "rb") as fh:
-        check_memory(path, JSON_BYTES_PER_CHAR * os.fstat(fh.fileno()).st_size, "the JSON")
-        data = read_bounded(fh, path)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ValueError(f"{path}: not a JSON text file (bytes that are not UTF-8 text on line "
-                         f"{line})") from None
-    if not text.strip():
-        raise ValueError(f"{path}: file is empty")
-    try:
-        spec = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno} column "
-                         f"{exc.colno})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: not a mixture (nested too deeply)") from None
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    spec = read_json(path, "mixture")
     if not isinstance(spec, dict):
         raise ValueError(f"{path}: not a mixture (the top level must be an object with weights, "
                          "means and covariances)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .files import JSON_BYTES_PER_CHAR, atomic_write_text, read_regular_text
+from .files import atomic_write_text, read_json
 from .registry import DEFAULT_ALGORITHM, check_algorithm
 from .sampling import Mixture
 from .scenario import Scenario
@@ -166,19 +166,4 @@ def session_from_dict(obj, path="session"):
 
 def load_session(path):
     """Read a session file; ValueError with the reason for any bad file."""
-    text = read_regular_text(path, "session", JSON_BYTES_PER_CHAR)
-    if not text.strip():
-        raise ValueError(f"{path}: file is empty")
-    return session_from_json(text, path)
-
-
-def session_from_json(text, path="session"):
-    """SessionData from a session file's text (the recovery copies are read the same way)."""
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON, perhaps truncated ({exc.msg} at line "
-                         f"{exc.lineno})") from None
-    except RecursionError:
-        raise ValueError(f"{path}: not a ClusterLab session (nested too deeply)") from None
-    return session_from_dict(obj, path)
+    return session_from_dict(read_json(path, "ClusterLab session"), path)

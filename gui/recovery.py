@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile
 
-from engine.files import atomic_write_text, read_regular_text
-from engine.session_file import session_from_json
+from engine.files import atomic_write_text, read_json
+from engine.session_file import session_from_dict
 
 PREFIX = "recovery-"  # earlier versions' one shared "recovery-session.json" matches too
 
@@ -105,9 +105,9 @@ def orphaned_copies():
         if not lock.tryLock(0):
             continue  # a live window's copy
         try:
-            text = read_regular_text(path, "recovery copy")  # never blocks on a FIFO
-            data = session_from_json(text, path)
-            source = json.loads(text).get("recovery_of")
+            obj = read_json(path, "recovery copy")  # never blocks on a FIFO
+            data = session_from_dict(obj, path)
+            source = obj.get("recovery_of")
             found.append(Orphan(path, lock, data, source if isinstance(source, str) else None,
                                 path.stat().st_mtime))
         except (OSError, ValueError):
