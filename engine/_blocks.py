@@ -2,15 +2,25 @@
 
 The points are put in Z-order (Morton order) of a grid over the plane
 and cut into blocks of ``BLOCK`` consecutive points.  Each block keeps its
-bounding box and its sums.  In an assignment step, a centre whose smallest
+bounding box and its statistics.  In an assignment step, a centre whose smallest
 distance to a block's box exceeds the largest distance from another centre to
 that box cannot be the nearest centre of any point in the block (the
 "filtering" idea of Kanungo et al. 2002, with flat blocks in place of a
 kd-tree).  Most blocks are left with one candidate.  If their points already
-had that label, the block costs K box distances and nothing else.  If not, its
-precomputed sums move between clusters in one go.  Only blocks that straddle a
-boundary between clusters are scanned point by point, and only against their
-candidate centres.
+had that label, its points keep it; if not, they change cluster in one go.
+Only blocks that straddle a boundary between clusters are scanned point by
+point, and only against their candidate centres.
+
+Every pass returns each cluster's count, sum of (x - m_k) and sum of
+||x - m_k||^2 about the centres m_k it was given, recombined from scratch: no
+running sums, so nothing drifts.  A one-candidate block adds its own
+statistics (count n, anchor a = its mean, sum of (x - a), sum of ||x - a||^2,
+as in Chan et al.'s pairwise combination) moved to m_k,
+sum ||x - m||^2 = sum ||x - a||^2 + 2 (a - m) . sum (x - a) + n ||a - m||^2,
+where every difference is taken next to the points and nothing large cancels;
+a boundary block adds the distances it measured.  So J and the refit are exact
+to rounding wherever the clusters sit (1e8 standard deviations from each other
+or from 0), for O(D) work per block per pass.
 
 The labels are those of Lloyd's full scan, ties to the lowest index: a centre
 is ruled out only when it is farther from every point of the box by a relative
@@ -78,8 +88,14 @@ def _counting_sort(XT, codes, n_cells, n_parts, out):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _block_boxes(XS, offset, box_min, box_max, block_sums):
-    """Per block: bounding box, and [count, sum of (x - offset), sum of ||x - offset||^2]."""
+def _block_boxes(XS, box_min, box_max, block_sums):
+    """Per block: bounding box, and [count, anchor a, sum of (x - a), sum of ||x - a||^2].
+
+    The anchor is the block's mean as rounded (kept inside the box), so the
+    residual sum of (x - a) is the rounding's tiny remainder, kept so that
+    moving the statistics to another centre loses nothing.  Two passes over a
+    block's points (in cache); no fastmath, so nothing is re-associated.
+    """
     D, N = XS.shape
     for b in prange(box_min.shape[0]):
         s = b * BLOCK
@@ -94,13 +110,18 @@ def _block_boxes(XS, offset, box_min, box_max, block_sums):
                 v = XS[d, i]
                 lo = min(lo, v)
                 hi = max(hi, v)
-                t = v - offset[d]
-                total += t
+                total += v
+            a = min(max(total / (e - s), lo), hi)
+            r = 0.0
+            for i in range(s, e):
+                t = XS[d, i] - a
+                r += t
                 q += t * t
             box_min[b, d] = lo
             box_max[b, d] = hi
-            block_sums[b, 1 + d] = total
-        block_sums[b, D + 1] = q
+            block_sums[b, 1 + d] = a
+            block_sums[b, 1 + D + d] = r
+        block_sums[b, 1 + 2 * D] = q
 
 
 def _spread_table(bits, n_dims):
@@ -143,12 +164,13 @@ def block_sorted(XT, n_parts):
 
 
 class PointBlocks:
-    """The points in block order, each block's box and sums; read-only once built.
+    """The points in block order, each block's box and statistics; read-only once built.
 
-    XT : (D, N).  Attributes: ``offset`` (D,), the data's mean, about which
-    the sums are taken (no cancellation far from 0); ``XS`` (D, N) the points
+    XT : (D, N).  Attributes: ``offset`` (D,), the data's mean (a reference
+    point for callers that want sums about one point); ``XS`` (D, N) the points
     sorted; ``box_min``, ``box_max`` (n_blocks, D); ``block_sums``
-    (n_blocks, D + 2) per block [count, sum of (x - offset), sum of ||x - offset||^2].
+    (n_blocks, 2 D + 2) per block [count, anchor a (D): the block's mean,
+    sum of (x - a) (D), sum of ||x - a||^2].
     """
 
     def __init__(self, XT, n_parts=2):
@@ -158,8 +180,8 @@ class PointBlocks:
         n_blocks = (N + BLOCK - 1) // BLOCK
         self.box_min = np.empty((n_blocks, D))
         self.box_max = np.empty((n_blocks, D))
-        self.block_sums = np.empty((n_blocks, D + 2))
-        _block_boxes(self.XS, self.offset, self.box_min, self.box_max, self.block_sums)
+        self.block_sums = np.empty((n_blocks, 2 * D + 2))
+        _block_boxes(self.XS, self.box_min, self.box_max, self.block_sums)
         for arr in (self.offset, self.XS, self.box_min, self.box_max, self.block_sums):
             arr.setflags(write=False)
 
@@ -169,24 +191,20 @@ class PointBlocks:
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
-def block_assignment_pass(XS, box_min, box_max, block_sums, offset, centres, block_label, labels,
-                          stats):
-    """Assignment step of k-means over points in block order.
+def _assignment_pass(XS, box_min, box_max, block_sums, centres, block_label, labels, stats):
+    """The assignment step over points in block order; see ``block_assignment_pass``.
 
-    ``labels`` (N,) int32, -1 where not assigned yet, and ``block_label``
-    (n_blocks,) int32 (a label, MIXED or NOT_ASSIGNED) are updated in place.
-    ``stats`` (K, D + 2) holds per cluster [count, sum of (x - offset), sum of
-    ||x - offset||^2] and is updated only for points that change cluster.
-    Returns how many labels changed.
+    ``stats`` (K, D + 2) is overwritten with, per cluster, [count,
+    sum of (x - m_k), sum of ||x - m_k||^2] about the centres m_k.
     """
     D, N = XS.shape
     K = centres.shape[0]
     n_blocks = box_min.shape[0]
     n_tasks = (n_blocks + _BLOCKS_PER_TASK - 1) // _BLOCKS_PER_TASK
-    p_delta = np.zeros((n_tasks, K, D + 2))
+    p_stats = np.zeros((n_tasks, K, D + 2))  # per task: no shared bins inside prange
     p_changed = np.zeros(n_tasks, dtype=np.int64)
     for task in prange(n_tasks):
-        delta = p_delta[task]
+        acc = p_stats[task]
         near = np.empty(K)
         candidates = np.empty(K, dtype=np.int64)
         d_best = np.empty(BLOCK)
@@ -214,20 +232,32 @@ def block_assignment_pass(XS, box_min, box_max, block_sums, offset, centres, blo
                 if near[k] <= limit:
                     candidates[n_cand] = k
                     n_cand += 1
+            if n_cand == 0:  # only NaN gets here (the callers refuse it): scan them all
+                for k in range(K):
+                    candidates[k] = k
+                n_cand = K
             s = b * BLOCK
             m = min(N, s + BLOCK) - s
             old = block_label[b]
             if n_cand == 1:
+                # every point's nearest centre is k: the block's statistics, moved to m_k
                 k = candidates[0]
+                n = block_sums[b, 0]
+                cross = 0.0
+                dist = 0.0
+                for j in range(D):
+                    t = block_sums[b, 1 + j] - centres[k, j]
+                    r = block_sums[b, 1 + D + j]
+                    acc[k, 1 + j] += r + n * t
+                    cross += t * r
+                    dist += t * t
+                acc[k, 0] += n
+                acc[k, D + 1] += block_sums[b, 1 + 2 * D] + 2.0 * cross + n * dist
+                block_label[b] = k
                 if old == k:
                     continue
-                block_label[b] = k
-                if old != MIXED:  # every point moves together: move the block's sums
+                if old != MIXED:  # every point moves together
                     changed += m
-                    for j in range(D + 2):
-                        delta[k, j] += block_sums[b, j]
-                        if old >= 0:
-                            delta[old, j] -= block_sums[b, j]
                     labels[s:s + m] = k
                     continue
                 for i in range(m):
@@ -235,8 +265,10 @@ def block_assignment_pass(XS, box_min, box_max, block_sums, offset, centres, blo
             else:
                 # 2. a boundary block: nearest of its candidates, point by point
                 block_label[b] = MIXED
+                first = np.int32(candidates[0])
                 for i in range(m):
                     d_best[i] = np.inf
+                    best[i] = first  # a valid label even if every distance overflowed
                 for c in range(n_cand):
                     k = candidates[c]
                     for i in range(m):
@@ -252,27 +284,122 @@ def block_assignment_pass(XS, box_min, box_max, block_sums, offset, centres, blo
                         q = d[i]
                         best[i] = kk if q < d_best[i] else best[i]
                         d_best[i] = min(d_best[i], q)
-            # 3. running sums, for the points that changed cluster
+                # 3. each candidate's points: count, sum of (x - m_k), the distances measured.
+                # Selects, not branches: they vectorise, and keep (x - m_k) whole
+                # (re-association could otherwise sum the x first, far from 0).
+                for c in range(n_cand):
+                    k = candidates[c]
+                    kk = np.int32(k)
+                    cnt = 0.0
+                    q = 0.0
+                    if D == 2:  # the window's case: one fused loop
+                        m0 = centres[k, 0]
+                        m1 = centres[k, 1]
+                        x0 = XS[0, s:s + m]
+                        x1 = XS[1, s:s + m]
+                        s0 = 0.0
+                        s1 = 0.0
+                        for i in range(m):
+                            mine = best[i] == kk
+                            cnt += 1.0 if mine else 0.0
+                            q += d_best[i] if mine else 0.0
+                            s0 += x0[i] - m0 if mine else 0.0
+                            s1 += x1[i] - m1 if mine else 0.0
+                        acc[k, 0] += cnt
+                        acc[k, 1] += s0
+                        acc[k, 2] += s1
+                        acc[k, 3] += q
+                        continue
+                    for i in range(m):
+                        mine = best[i] == kk
+                        cnt += 1.0 if mine else 0.0
+                        q += d_best[i] if mine else 0.0
+                    acc[k, 0] += cnt
+                    acc[k, D + 1] += q
+                    for j in range(D):
+                        mj = centres[k, j]
+                        xj = XS[j, s:s + m]
+                        total = 0.0
+                        for i in range(m):
+                            total += xj[i] - mj if best[i] == kk else 0.0
+                        acc[k, 1 + j] += total
             for i in range(m):
-                p = s + i
-                a = labels[p]
-                k = best[i]
-                if a == k:
-                    continue
-                changed += 1
-                q = 0.0
-                for j in range(D):
-                    t = XS[j, p] - offset[j]
-                    q += t * t
-                    delta[k, 1 + j] += t
-                    if a >= 0:
-                        delta[a, 1 + j] -= t
-                delta[k, 0] += 1.0
-                delta[k, D + 1] += q
-                if a >= 0:
-                    delta[a, 0] -= 1.0
-                    delta[a, D + 1] -= q
-                labels[p] = k
+                if labels[s + i] != best[i]:
+                    changed += 1
+                    labels[s + i] = best[i]
         p_changed[task] = changed
-    stats += p_delta.sum(axis=0)
+    for k in range(K):
+        for j in range(D + 2):
+            total = 0.0
+            for task in range(n_tasks):
+                total += p_stats[task, k, j]
+            stats[k, j] = total
     return p_changed.sum()
+
+
+def block_assignment_pass(XS, box_min, box_max, block_sums, ref, centres, block_label, labels,
+                          stats):
+    """Assignment step of k-means over points in block order.
+
+    ``labels`` (N,) int32, -1 where not assigned yet, and ``block_label``
+    (n_blocks,) int32 (a label, MIXED or NOT_ASSIGNED) are updated in place.
+    ``stats`` (K, D + 2) is overwritten with, per cluster, [count,
+    sum of (x - ref_k), sum of ||x - ref_k||^2] over the points now labelled k.
+    ``ref`` is (K, D) or one point (D,) for every cluster; pass ``centres``
+    itself for sums exact to rounding wherever the points are (any other
+    point gets them by the parallel-axis theorem, with its cancellation).
+    Returns how many labels changed.
+    """
+    changed = _assignment_pass(XS, box_min, box_max, block_sums, centres, block_label, labels, stats)
+    if ref is not centres:
+        D = centres.shape[1]
+        d = centres - ref
+        sums = stats[:, 1:D + 1]
+        stats[:, D + 1] += 2.0 * np.einsum("kd,kd->k", d, sums) + stats[:, 0] * np.einsum("kd,kd->k", d, d)
+        sums += stats[:, :1] * d
+    return int(changed)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _cost_about(XS, block_sums, block_label, labels, centres, which, sq):
+    """sq[k] = sum of ||x - c_k||^2 over the points labelled k, for the k with ``which[k]``.
+
+    From the labels the last pass left: a one-label block adds its statistics
+    moved to c_k (every term non-negative but the rounding residual's), a mixed
+    block its points' distances, measured next to the points.  Exact to
+    rounding wherever the centres are, for O(n_blocks D + boundary points D).
+    No fastmath: nothing is re-associated.
+    """
+    D, N = XS.shape
+    K = centres.shape[0]
+    n_blocks = block_sums.shape[0]
+    n_tasks = (n_blocks + _BLOCKS_PER_TASK - 1) // _BLOCKS_PER_TASK
+    p_sq = np.zeros((n_tasks, K))
+    for task in prange(n_tasks):
+        acc = p_sq[task]
+        for b in range(task * _BLOCKS_PER_TASK, min(n_blocks, (task + 1) * _BLOCKS_PER_TASK)):
+            k = block_label[b]
+            if k >= 0:
+                if which[k]:
+                    n = block_sums[b, 0]
+                    cross = 0.0
+                    dist = 0.0
+                    for j in range(D):
+                        t = block_sums[b, 1 + j] - centres[k, j]
+                        cross += t * block_sums[b, 1 + D + j]
+                        dist += t * t
+                    acc[k] += block_sums[b, 1 + 2 * D] + 2.0 * cross + n * dist
+                continue
+            for i in range(b * BLOCK, min(N, (b + 1) * BLOCK)):
+                k = labels[i]
+                if k >= 0 and which[k]:
+                    q = 0.0
+                    for j in range(D):
+                        t = XS[j, i] - centres[k, j]
+                        q += t * t
+                    acc[k] += q
+    for k in range(K):
+        total = 0.0
+        for task in range(n_tasks):
+            total += p_sq[task, k]
+        sq[k] = total

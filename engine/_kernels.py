@@ -10,8 +10,9 @@ innermost loops run along samples and vectorise.  Work is split in chunks of
 
 Every per-cluster sum is taken relative to the centre the pass was given
 (``x - m_k``), which keeps the refit exact to rounding even for data far from
-the origin, and lets the objective after the refit follow from the parallel-axis
-theorem without a second pass.
+the origin.  The second moments are kept per chunk about an anchor by the
+chunk's own weighted points, so the objective after the refit follows exactly,
+without a second pass, however far the centres jumped.
 """
 
 import math
@@ -30,6 +31,9 @@ _LN2_HI = 0.6931471803691238
 _LN2_LO = 1.9082149292705877e-10
 _SHIFTER = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer in the low bits
 _EXP_FLOOR = -708.0  # below this exp() is under the smallest normal double; treated as 0
+# A chunk keeps its moments about mu_k while cnt ||its weighted mean - mu_k||^2 is at most
+# this share of its sum r ||x - mu_k||^2 (then moving them to any c costs < 12x rounding).
+_SPREAD = 0.5
 
 
 # Only "contract": reassociation would fold the shifter trick away.
@@ -124,7 +128,10 @@ def _log_joint_block(XT, start, stop, means, chol_prec, log_coef, a, mx, y):
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, mx, s, y, work):
-    """One chunk's r (K, B) in ``e``; returns sum_n log p(x_n).  mx ends as log p(x_n)."""
+    """One chunk's r (K, B) in ``e``; returns sum_n log p(x_n).  mx ends as log p(x_n).
+
+    A log joint of -inf (a distance that overflowed) gives r = 0 exactly.
+    """
     K = means.shape[0]
     B = stop - start
     _log_joint_block(XT, start, stop, means, chol_prec, log_coef, a, mx, y)
@@ -134,10 +141,14 @@ def _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, m
         _exp_shifted(a[k], mx, e[k], work, s)
     ll = 0.0
     for n in range(B):
-        lse = mx[n] + math.log(s[n])
+        # s >= 1 (the largest term is exp(0)) unless every log joint of the
+        # point is -inf (its distances overflowed): then r = 0 and log p = -inf,
+        # for the caller to refuse; never a division by zero.
+        alive = s[n] > 0.0
+        lse = mx[n] + math.log(s[n]) if alive else -np.inf
         ll += lse
         mx[n] = lse
-        s[n] = 1.0 / s[n]
+        s[n] = 1.0 / s[n] if alive else 0.0
     for k in range(K):
         ek = e[k]
         for n in range(B):
@@ -152,9 +163,49 @@ def _scratch(K, B):
             np.empty(B))
 
 
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _moments_about_anchor(XT, start, stop, ek, anchor, res, outer, need_outer):
+    """One chunk's sum r (x - a) into ``res`` and, if ``need_outer``, sum r (x - a)(x - a)^T
+    into ``outer``, about the anchor a; returns sum r ||x - a||^2.  Differences next to the points."""
+    D = anchor.shape[0]
+    sq = 0.0
+    for i in range(D):
+        xi = XT[i, start:stop]
+        ai = anchor[i]
+        s1 = 0.0
+        s2 = 0.0
+        for n in range(stop - start):
+            t = xi[n] - ai
+            s1 += ek[n] * t
+            s2 += ek[n] * t * t
+        res[i] = s1
+        sq += s2
+        if need_outer:
+            outer[i, i] = s2
+            for j in range(i):
+                xj = XT[j, start:stop]
+                aj = anchor[j]
+                acc = 0.0
+                for n in range(stop - start):
+                    acc += ek[n] * (xi[n] - ai) * (xj[n] - aj)
+                outer[i, j] = acc
+                outer[j, i] = acc
+    return sq
+
+
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
-def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
-    """E-step sufficient statistics of a Gaussian mixture (soft k-means too).
+def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale):
+    """E-step sufficient statistics of a Gaussian mixture (soft k-means too), per chunk.
+
+    Each chunk keeps, per component, its second moments about an anchor near
+    its own responsibility-weighted points (Chan et al.'s pairwise scheme), so
+    that moments about ANY point follow exactly (``moments_about``,
+    ``scatter_about``): a refit whose means jump far from mu_k, to points that
+    sit tight, loses nothing.  The anchor is mu_k itself where the chunk's
+    weighted points spread around it (cnt ||mean - mu_k||^2 <= ``_SPREAD`` times
+    their sum r ||x - mu_k||^2: moving those moments anywhere is well
+    conditioned), else the chunk's weighted mean as rounded, with a second
+    pass over the chunk's points (in cache).
 
     Parameters
     ----------
@@ -165,14 +216,21 @@ def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
         log pi_k plus the log normalisation of component k.
     need_outer : bool
         Whether to accumulate second moments (EM's M-step needs them).
+    sq_scale : float
+        ||x - mu||^2 = sq_scale ||A_k (x - mu)||^2 (soft k-means: 1 / (2 beta)); only
+        used without ``need_outer``; 0 makes every chunk that moved take the second pass.
 
     Returns
     -------
-    counts : (K,) N_k = sum_n r_k^(n)
+    counts : (n_chunks, K) per chunk, sum_n r_k^(n)
     sums : (K, D) sum_n r_k^(n) (x_n - mu_k)
-    outer : (K, D, D) sum_n r_k^(n) (x_n - mu_k)(x_n - mu_k)^T (zeros unless need_outer)
+    anchors : (n_chunks, K, D) each chunk's anchor a
+    res : (n_chunks, K, D) sum r (x - a) over the chunk
+    sq : (n_chunks, K) sum r ||x - a||^2 over the chunk
+    outer : (n_chunks, K, D, D) sum r (x - a)(x - a)^T (zeros unless need_outer)
     quad : (K,) sum_n r_k^(n) ||A_k (x_n - mu_k)||^2
-    log_likelihood : float, sum_n log sum_k exp(log joint)
+    log_likelihood : float, sum_n log sum_k exp(log joint); -inf where a point's
+        every log joint is -inf (its distances overflowed; its r are all 0)
     neg_entropy : float, sum_n sum_k r log r
     """
     D, N = XT.shape
@@ -180,6 +238,9 @@ def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
     n_chunks = (N + CHUNK - 1) // CHUNK
     p_counts = np.zeros((n_chunks, K))
     p_sums = np.zeros((n_chunks, K, D))
+    p_anchor = np.empty((n_chunks, K, D))
+    p_res = np.zeros((n_chunks, K, D))
+    p_sq = np.zeros((n_chunks, K))
     p_outer = np.zeros((n_chunks, K, D, D))
     p_quad = np.zeros((n_chunks, K))
     p_ll = np.zeros(n_chunks)
@@ -202,11 +263,15 @@ def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
             for n in range(B):
                 r = ek[n]
                 cnt += r
-                ent += r * (ak[n] - mx[n])  # r log r, with log r = a - log p(x)
-                q += r * (ck - ak[n])  # 0.5 ||A(x - mu)||^2 = log_coef - a
+                # r log r, with log r = a - log p(x); and 0.5 ||A(x - mu)||^2 = log_coef - a.
+                # r = 0 adds nothing, also where a = -inf (0 * inf would be NaN).
+                ent += r * (ak[n] - mx[n]) if r > 0.0 else 0.0
+                q += r * (ck - ak[n]) if r > 0.0 else 0.0
             p_counts[c, k] = cnt
             p_quad[c, k] = 2.0 * q
             nent += ent
+            sums = p_sums[c, k]
+            outer = p_outer[c, k]
             if D == 2 and need_outer:
                 x0 = XT[0, start:stop]
                 x1 = XT[1, start:stop]
@@ -226,32 +291,121 @@ def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
                     o00 += r * d0 * d0
                     o01 += r * d0 * d1
                     o11 += r * d1 * d1
-                p_sums[c, k, 0] = s0
-                p_sums[c, k, 1] = s1
-                p_outer[c, k, 0, 0] = o00
-                p_outer[c, k, 0, 1] = o01
-                p_outer[c, k, 1, 0] = o01
-                p_outer[c, k, 1, 1] = o11
+                sums[0] = s0
+                sums[1] = s1
+                outer[0, 0] = o00
+                outer[0, 1] = o01
+                outer[1, 0] = o01
+                outer[1, 1] = o11
+            else:
+                for i in range(D):
+                    xi = XT[i, start:stop]
+                    mi = means[k, i]
+                    acc = 0.0
+                    for n in range(B):
+                        acc += ek[n] * (xi[n] - mi)
+                    sums[i] = acc
+                    if need_outer:
+                        for j in range(i + 1):
+                            xj = XT[j, start:stop]
+                            mj = means[k, j]
+                            acc = 0.0
+                            for n in range(B):
+                                acc += ek[n] * (xi[n] - mi) * (xj[n] - mj)
+                            outer[i, j] = acc
+                            outer[j, i] = acc
+            # the anchor: mu_k while the chunk's weighted points spread around it
+            anchor = p_anchor[c, k]
+            res = p_res[c, k]
+            if need_outer:
+                sq_mu = 0.0
+                for i in range(D):
+                    sq_mu += outer[i, i]
+            else:
+                sq_mu = 2.0 * q * sq_scale
+            moved = 0.0
+            for i in range(D):
+                moved += sums[i] * sums[i]
+            if cnt > 0.0 and moved > _SPREAD * cnt * sq_mu:
+                for i in range(D):
+                    anchor[i] = means[k, i] + sums[i] / cnt
+                p_sq[c, k] = _moments_about_anchor(XT, start, stop, ek, anchor, res, outer, need_outer)
+            else:
+                for i in range(D):
+                    anchor[i] = means[k, i]
+                    res[i] = sums[i]
+                p_sq[c, k] = sq_mu
+        p_nent[c] = nent
+    return (p_counts, p_sums.sum(axis=0), p_anchor, p_res, p_sq, p_outer,
+            p_quad.sum(axis=0), p_ll.sum(), p_nent.sum())
+
+
+@njit(cache=True, nogil=True)
+def moments_about(counts, anchors, res, sq, centres):
+    """(K,) sum r ||x - c_k||^2 from the per-chunk moments about the anchors (no fastmath).
+
+    Per piece: sq + 2 (a - c) . res + n ||a - c||^2, every term at most a few
+    times the piece's own result (its anchor sits by its points), so exact to
+    rounding wherever c_k is.
+    """
+    n_pieces, K = counts.shape
+    D = centres.shape[1]
+    out = np.zeros(K)
+    for k in range(K):
+        total = 0.0
+        for c in range(n_pieces):
+            n = counts[c, k]
+            if n == 0.0:
+                continue
+            cross = 0.0
+            dist = 0.0
+            for i in range(D):
+                t = anchors[c, k, i] - centres[k, i]
+                cross += t * res[c, k, i]
+                dist += t * t
+            total += sq[c, k] + 2.0 * cross + n * dist
+        out[k] = total
+    return out
+
+
+@njit(cache=True, nogil=True)
+def scatter_about(counts, anchors, res, outer, centres):
+    """(K, D, D) sum r (x - c_k)(x - c_k)^T from the per-chunk moments about the anchors."""
+    n_pieces, K = counts.shape
+    D = centres.shape[1]
+    out = np.zeros((K, D, D))
+    t = np.empty(D)
+    for k in range(K):
+        for c in range(n_pieces):
+            n = counts[c, k]
+            if n == 0.0:
                 continue
             for i in range(D):
-                xi = XT[i, start:stop]
-                mi = means[k, i]
-                acc = 0.0
-                for n in range(B):
-                    acc += ek[n] * (xi[n] - mi)
-                p_sums[c, k, i] = acc
-                if need_outer:
-                    for j in range(i + 1):
-                        xj = XT[j, start:stop]
-                        mj = means[k, j]
-                        acc = 0.0
-                        for n in range(B):
-                            acc += ek[n] * (xi[n] - mi) * (xj[n] - mj)
-                        p_outer[c, k, i, j] = acc
-                        p_outer[c, k, j, i] = acc
-        p_nent[c] = nent
-    return (p_counts.sum(axis=0), p_sums.sum(axis=0), p_outer.sum(axis=0),
-            p_quad.sum(axis=0), p_ll.sum(), p_nent.sum())
+                t[i] = anchors[c, k, i] - centres[k, i]
+            for i in range(D):
+                for j in range(D):
+                    out[k, i, j] += (outer[c, k, i, j] + t[i] * res[c, k, j] + res[c, k, i] * t[j]
+                                     + n * t[i] * t[j])
+    return out
+
+
+def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
+    """E-step sufficient statistics of a Gaussian mixture, about the means.
+
+    Returns
+    -------
+    counts : (K,) N_k = sum_n r_k^(n)
+    sums : (K, D) sum_n r_k^(n) (x_n - mu_k)
+    outer : (K, D, D) sum_n r_k^(n) (x_n - mu_k)(x_n - mu_k)^T (zeros unless need_outer)
+    quad : (K,) sum_n r_k^(n) ||A_k (x_n - mu_k)||^2
+    log_likelihood : float
+    neg_entropy : float, sum_n sum_k r log r
+    """
+    counts, sums, anchors, res, _, outer, quad, ll, nent = gaussian_chunk_pass(
+        XT, means, chol_prec, log_coef, need_outer, 0.0)
+    outer = scatter_about(counts, anchors, res, outer, means) if need_outer else np.zeros(
+        (means.shape[0], XT.shape[0], XT.shape[0]))
+    return counts.sum(axis=0), sums, outer, quad, ll, nent
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
@@ -290,3 +444,33 @@ def nearest_centre(XT, centres, labels, min_sq):
                 arg = k
         labels[n] = arg
         min_sq[n] = best
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def expected_quad(XT, means, chol_prec, log_coef, new_means, new_chol_prec):
+    """(K,) sum_n r_k^(n) ||B_k (x_n - nu_k)||^2: responsibilities under (means, chol_prec,
+    log_coef), Mahalanobis distances under other parameters (nu_k, B_k), point by point.
+
+    EM's lower bound after an M-step whose covariance is too ill-conditioned for
+    tr(Sigma^-1 S) to be taken from the scatter S (a second pass; rare).
+    """
+    D, N = XT.shape
+    K = means.shape[0]
+    n_chunks = (N + CHUNK - 1) // CHUNK
+    p_quad = np.zeros((n_chunks, K))
+    zero = np.zeros(K)
+    for c in prange(n_chunks):
+        start = c * CHUNK
+        stop = min(N, start + CHUNK)
+        B = stop - start
+        a, e, mx, s, y, work = _scratch(K, B)
+        _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, mx, s, y, work)
+        _log_joint_block(XT, start, stop, new_means, new_chol_prec, zero, a, mx, y)  # a = -0.5 q
+        for k in range(K):
+            ek = e[k]
+            ak = a[k]
+            q = 0.0
+            for n in range(B):
+                q += -2.0 * ek[n] * ak[n] if ek[n] > 0.0 else 0.0
+            p_quad[c, k] = q
+    return p_quad.sum(axis=0)

@@ -2,7 +2,10 @@
 
 Each algorithm is two half-steps.  The first (assignment / E-step) is one pass
 over the data that yields ``PassStatistics``; the second (refit / M-step) works
-on those statistics alone, so it costs O(K D^2) whatever N is.
+on those statistics alone: O(K D^2) per chunk of the data, not per point.  Only
+where that would cancel (a k-means centre that jumped far past its cluster's
+width, an EM covariance too ill-conditioned for tr(Sigma^-1 S)) does it look
+at the data again: k-means at its blocks and boundary points, EM with a pass.
 """
 
 import abc
@@ -17,12 +20,47 @@ from .snapshot import Snapshot
 from .validation import check_centres
 
 
+# Where sq - 2 d . sums + n ||d||^2 is a sum of terms at most this many times its
+# result, the rounding it costs stays far below 1e-10 of it; beyond, k-means asks
+# the labels for the exact figure.
+_WELL_CONDITIONED = 16.0
+
+
+@dataclass
+class ChunkMoments:
+    """A pass's moments per piece of the data (chunk), each about its own anchor.
+
+    counts : (P, K) sum r per piece; anchors : (P, K, D) a point by the piece's
+    weighted points; res : (P, K, D) sum r (x - a); sq : (P, K) sum r ||x - a||^2;
+    outer : (P, K, D, D) or None, sum r (x - a)(x - a)^T.  Moving every piece
+    to a point c separately (Chan et al.'s pairwise combination) gives the
+    moments about c exactly, however far c is from where the pass started.
+    """
+
+    counts: np.ndarray
+    anchors: np.ndarray
+    res: np.ndarray
+    sq: np.ndarray
+    outer: np.ndarray = None
+
+    def sq_about(self, centres):
+        return _kernels.moments_about(self.counts, self.anchors, self.res, self.sq,
+                                      np.ascontiguousarray(centres, dtype=np.float64))
+
+    def scatter_about(self, centres):
+        return _kernels.scatter_about(self.counts, self.anchors, self.res, self.outer,
+                                      np.ascontiguousarray(centres, dtype=np.float64))
+
+
 @dataclass
 class PassStatistics:
     """Sufficient statistics of one responsibility half-step.
 
     Sums are taken relative to the centres/means the pass was given (``ref``),
-    which keeps them exact to rounding wherever the data sit.
+    which keeps them exact to rounding wherever the data sit.  The moments
+    about other centres (the refit's) are exact too: from ``pieces`` (soft
+    k-means, EM), or from the parallel-axis theorem where that is well
+    conditioned and else from ``exact_sq_about`` (k-means' labels).
 
     counts : (K,) N_k = sum_n r_k^(n)
     sums : (K, D) sum_n r_k^(n) (x^(n) - ref_k)
@@ -32,6 +70,12 @@ class PassStatistics:
     neg_entropy : float, sum_n sum_k r log r (0 for hard assignments)
     changed : int or None, labels changed (k-means)
     ref : (K, D) the centres the pass used
+    pieces : ChunkMoments or None, the same moments per piece of the data
+    exact_sq_about : callable or None, (centres, which) -> (K,) sum_n r_k ||x - c_k||^2
+        measured from the data for the k with ``which[k]`` (k-means' workspace)
+    quad : (K,) or None, sum_n r_k^(n) ||A_k (x^(n) - ref_k)||^2 under the pass's precisions
+    exact_quad : callable or None, (means, chol_prec) -> (K,) the same under other parameters,
+        measured by another pass over the data (EM, where the scatter is too ill-conditioned)
     """
 
     counts: np.ndarray
@@ -42,6 +86,10 @@ class PassStatistics:
     log_likelihood: float = None
     neg_entropy: float = 0.0
     changed: int = None
+    pieces: ChunkMoments = None
+    exact_sq_about: object = None
+    quad: np.ndarray = None
+    exact_quad: object = None
 
     def shifts(self):
         """delta_k = mean of cluster k minus ref_k; zero for an empty cluster."""
@@ -49,12 +97,24 @@ class PassStatistics:
         return np.divide(self.sums, counts, out=np.zeros_like(self.sums), where=counts > 0)
 
     def sq_about(self, centres):
-        """sum_n r_k^(n) ||x^(n) - c_k||^2 for each k, from the statistics alone."""
+        """sum_n r_k^(n) ||x^(n) - c_k||^2 for each k, exact to rounding for any c_k."""
+        if self.pieces is not None:
+            return self.pieces.sq_about(centres)
         d = centres - self.ref
-        return self.sq - 2.0 * np.einsum("kd,kd->k", d, self.sums) + self.counts * np.einsum("kd,kd->k", d, d)
+        cross = 2.0 * np.einsum("kd,kd->k", d, self.sums)
+        move = self.counts * np.einsum("kd,kd->k", d, d)
+        sq = self.sq - cross + move
+        if self.exact_sq_about is not None:
+            # the parallel-axis theorem cancels when c_k moved far compared with the cluster's width
+            cancels = ~(self.sq + np.abs(cross) + move <= _WELL_CONDITIONED * sq)
+            if cancels.any():
+                sq = np.where(cancels, self.exact_sq_about(centres, cancels), sq)
+        return sq
 
     def scatter_about(self, centres):
         """sum_n r_k^(n) (x^(n) - c_k)(x^(n) - c_k)^T for each k: ndarray of shape (K, D, D)."""
+        if self.pieces is not None:
+            return self.pieces.scatter_about(centres)
         d = centres - self.ref
         return (self.outer - np.einsum("ki,kj->kij", self.sums, d) - np.einsum("ki,kj->kij", d, self.sums)
                 + self.counts[:, None, None] * np.einsum("ki,kj->kij", d, d))

@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 
 from . import _kernels
-from .algorithm import GaussianKernelAlgorithm, PassStatistics
+from .algorithm import ChunkMoments, GaussianKernelAlgorithm, PassStatistics
 from .description import INIT_PHASE, AlgorithmDescription, Objective
 from .settings import check_setting
 from .snapshot import Snapshot
@@ -23,6 +23,9 @@ _LOG_2PI = np.log(2.0 * np.pi)
 # sklearn adds the same to N_k so a component with no responsibility divides by
 # a tiny number rather than zero.
 _EPS_MASS = 10.0 * np.finfo(np.float64).eps
+# tr(Sigma^-1 S) summed from terms up to this many times its size still holds 1e-10; beyond,
+# (a nearly singular Sigma) the lower bound's quadratic term is measured on the data instead.
+_TRACE_CONDITIONED = 1e3
 
 
 def precision_cholesky(covariances, reg_covar=0.0):
@@ -127,20 +130,47 @@ class GaussianMixtureEM(GaussianKernelAlgorithm):
         return np.ascontiguousarray(snapshot.centres), chol_prec, log_coef
 
     def responsibility_pass(self, data, snapshot, workspace):
+        from .validation import check_pass_finite
         ref, chol_prec, log_coef = self.kernel_parameters(snapshot)
-        counts, sums, outer, _, log_likelihood, neg_entropy = _kernels.gaussian_pass(
-            data.XT, ref, chol_prec, log_coef, True)
+        counts, sums, anchors, res, piece_sq, piece_outer, quad, log_likelihood, neg_entropy = (
+            _kernels.gaussian_chunk_pass(data.XT, ref, chol_prec, log_coef, True, 0.0))
+        pieces = ChunkMoments(counts, anchors, res, piece_sq, piece_outer)
+        outer = pieces.scatter_about(ref)
+        check_pass_finite(
+            (log_likelihood, sums, outer, neg_entropy),
+            "squared Mahalanobis distances overflow float64 for points far from every component; "
+            "rescale the data")
         sq = np.einsum("kii->k", outer)
-        return PassStatistics(counts=counts, sums=sums, sq=sq, ref=ref, outer=outer,
-                              log_likelihood=log_likelihood, neg_entropy=neg_entropy)
+        XT = data.XT
 
-    def lower_bound(self, stats, snapshot):
-        """L(r, theta) from the pass statistics r and the parameters theta of ``snapshot``."""
+        def exact_quad(means, chol):
+            return _kernels.expected_quad(XT, ref, chol_prec, log_coef, np.ascontiguousarray(means),
+                                          np.ascontiguousarray(chol))
+
+        return PassStatistics(counts=counts.sum(axis=0), sums=sums, sq=sq, ref=ref, outer=outer,
+                              log_likelihood=log_likelihood, neg_entropy=neg_entropy, pieces=pieces,
+                              quad=quad, exact_quad=exact_quad)
+
+    def lower_bound(self, stats, snapshot, same_parameters=False):
+        """L(r, theta) from the pass statistics r and the parameters theta of ``snapshot``.
+
+        Its quadratic term sum r ||A_k (x - mu_k)||^2: under the pass's own parameters,
+        the pass measured it point by point; under others, tr(Sigma_k^-1 S_k) from the
+        scatter S_k (exact about any mu_k), unless Sigma_k is so ill-conditioned that the
+        trace cancels, where another pass measures it.
+        """
         _, chol_prec, log_coef = self.kernel_parameters(snapshot)
-        scatter = stats.scatter_about(snapshot.centres)
-        precision = np.einsum("kji,kjl->kil", chol_prec, chol_prec)
-        expected = stats.counts @ log_coef - 0.5 * np.einsum("kij,kij->", precision, scatter)
-        return expected - stats.neg_entropy
+        if same_parameters and stats.quad is not None:  # ``snapshot`` gave the pass its parameters
+            quad = stats.quad
+        else:
+            scatter = stats.scatter_about(snapshot.centres)
+            precision = np.einsum("kji,kjl->kil", chol_prec, chol_prec)
+            terms = precision * scatter
+            quad = terms.sum(axis=(1, 2))
+            spread = np.abs(terms).sum(axis=(1, 2))
+            if stats.exact_quad is not None and not np.all(spread <= _TRACE_CONDITIONED * np.abs(quad)):
+                quad = stats.exact_quad(snapshot.centres, chol_prec)
+        return stats.counts @ log_coef - 0.5 * quad.sum() - stats.neg_entropy
 
     def responsibility_step(self, stats, previous, iteration):
         """E-step: responsibilities under the previous parameters; L = log p(D) here."""
@@ -148,7 +178,7 @@ class GaussianMixtureEM(GaussianKernelAlgorithm):
             index=previous.index + 1, phase="e", iteration=iteration,
             centres=previous.centres, weights=previous.weights, covariances=previous.covariances,
             counts=stats.counts, log_likelihood=stats.log_likelihood,
-            lower_bound=self.lower_bound(stats, previous),
+            lower_bound=self.lower_bound(stats, previous, same_parameters=True),
             empty=self._empty(stats))
 
     def _empty(self, stats):

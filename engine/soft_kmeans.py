@@ -12,7 +12,7 @@ equal weights, so it shares EM's kernel.
 import numpy as np
 
 from . import _kernels
-from .algorithm import GaussianKernelAlgorithm, PassStatistics
+from .algorithm import ChunkMoments, GaussianKernelAlgorithm, PassStatistics
 from .description import AlgorithmDescription, Objective
 from .settings import check_setting
 from .snapshot import Snapshot
@@ -49,12 +49,17 @@ class SoftKMeans(GaussianKernelAlgorithm):
         return np.ascontiguousarray(snapshot.centres), chol_prec, np.zeros(K)
 
     def responsibility_pass(self, data, snapshot, workspace):
+        from .validation import check_pass_finite
         ref, chol_prec, log_coef = self.kernel_parameters(snapshot)
-        counts, sums, _, quad, _, neg_entropy = _kernels.gaussian_pass(
-            data.XT, ref, chol_prec, log_coef, False)
-        # quad = sum r * 2 beta ||x - m||^2
-        return PassStatistics(counts=counts, sums=sums, sq=quad / (2.0 * self.beta), ref=ref,
-                              neg_entropy=neg_entropy)
+        counts, sums, anchors, res, piece_sq, _, quad, log_likelihood, neg_entropy = (
+            _kernels.gaussian_chunk_pass(data.XT, ref, chol_prec, log_coef, False, 1.0 / (2.0 * self.beta)))
+        sq = quad / (2.0 * self.beta)  # quad = sum r * 2 beta ||x - m||^2
+        check_pass_finite(
+            (log_likelihood, sums, sq, neg_entropy),
+            f"beta * ||x - m||^2 overflows float64 for points far from every centre (beta = {self.beta:g}); "
+            "lower beta or rescale the data")
+        return PassStatistics(counts=counts.sum(axis=0), sums=sums, sq=sq, ref=ref, neg_entropy=neg_entropy,
+                              pieces=ChunkMoments(counts, anchors, res, piece_sq))
 
     def _objectives(self, stats, centres):
         cost = stats.sq_about(centres).sum()
