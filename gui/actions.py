@@ -34,13 +34,18 @@ MENUS = (
                "export_points", "export_labels", None, "quit")),
     ("&Edit", ("undo", "redo", None, "tool_points", "tool_centres", None, "delete_selection",
                "clear_points", "clear_centres")),
-    ("&View", tuple(key for key, *_ in DISPLAY_ACTIONS) + (None, "presentation", "fit")),
+    ("&View", tuple(key for key, *_ in DISPLAY_ACTIONS) + (None, "show_controls", "presentation", "fit")),
     ("&Run", ("play", None, "step_forward", "step_back", "iteration_forward", "iteration_back",
               None, "reset", "run_to_end", "stop")),
     ("&Help", ("shortcuts", "about")),
 )
 TOOLBAR = ("open", "save", None, "tool_points", "tool_centres", None, "undo", "redo", None,
            "export_frame", "fit", None, "show_field", "show_ellipses", "presentation")
+# What the toolbar shows: short and fixed, so no entry changes width (Undo's menu text
+# becomes "Undo Add point") and the last ones stay out of the » overflow on a projector
+TOOLBAR_TEXT = {"open": "Open", "save": "Save", "tool_points": "Points", "tool_centres": "Centres",
+                "undo": "Undo", "redo": "Redo", "export_frame": "Export", "fit": "Fit",
+                "show_field": "Field", "show_ellipses": "Ellipses", "presentation": "Present"}
 
 
 def _action(window, actions, key, text, slot=None, shortcut=None, tip=None, icon=None,
@@ -83,8 +88,8 @@ def build_actions(window):
     add("iteration_forward", "Forward one iteration", lambda: s.step_iteration(1), "Shift+Right",
         icon=SP.SP_MediaSeekForward)
     add("run_to_end", "Run to convergence", s.run_to_end, "End", icon=SP.SP_MediaSkipForward)
-    add("stop", "Stop", lambda: (player.pause(), s.stop()), "Escape",
-        "Stop playing or running to the end, at the half-step on screen")
+    add("stop", "Stop", lambda: (player.pause(), s.stop(), window.leave_presentation()), "Escape",
+        "Stop playing or running to the end, at the half-step on screen (and leave presentation mode)")
     undo = s.undo_stack.createUndoAction(window, "&Undo")
     undo.setShortcut(QKeySequence.StandardKey.Undo)
     redo = s.undo_stack.createRedoAction(window, "&Redo")
@@ -102,8 +107,9 @@ def build_actions(window):
     for key, text, tip, option in DISPLAY_ACTIONS:
         add(key, text, lambda on, o=option: s.set_display(o, on), tip=tip, checkable=True,
             checked=getattr(s.display, option))
-    add("presentation", "&Presentation mode (large)", window.set_presentation, "F5",
-        "Thick markers and large fonts for a projector", checkable=True)
+    add("presentation", "&Presentation mode", window.set_presentation, "F5",
+        "Full screen: the canvas and the cost plot only, large fonts and markers "
+        "(F5 or Esc to leave)", checkable=True)
     add("fit", "&Fit view to data", window.canvas.fit_to_data, "F", "Zoom to show every point")
     add("new", "&New session", files.new, QKeySequence.StandardKey.New, "Start from an empty plane")
     add("open", "&Open session…", lambda: files.open(), QKeySequence.StandardKey.Open,
@@ -156,6 +162,15 @@ def build_toolbar(window, actions):
     tb.setObjectName("mainToolbar")
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     for key in TOOLBAR:
-        tb.addSeparator() if key is None else tb.addAction(actions[key])
+        if key is None:
+            tb.addSeparator()
+            continue
+        # the toolbar shows the icon text: fixed, whatever the menu text becomes
+        actions[key].setIconText(TOOLBAR_TEXT[key])
+        tb.addAction(actions[key])
     window.addToolBar(tb)
+    for key in TOOLBAR:
+        if key is not None:  # a button keeps its first width, whatever happens to its text
+            button = tb.widgetForAction(actions[key])
+            button.setFixedWidth(button.sizeHint().width())
     return tb

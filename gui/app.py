@@ -35,8 +35,11 @@ def open_window(args, ask_restore=None):
     data = session_data_from_args(args)  # bad flags fail here, before a window opens
     session = SessionModel()
     session.client.call(warm_up)  # compile / load kernels off the UI thread
-    window = MainWindow(session)
-    window.show()
+    window = MainWindow(session)  # sized to fit the screen's available area
+    if window.cramped:
+        window.showMaximized()  # a projector's 1024×768: all of it (a window manager obliging)
+    else:
+        window.show()
     if not window.files.offer_recovery(ask_restore):
         if getattr(args, "session", None):
             if not window.files.open(args.session):

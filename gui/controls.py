@@ -3,11 +3,12 @@
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QRadioButton, QScrollArea, QSlider, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QFrame, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QRadioButton, QScrollArea, QSizePolicy, QSlider, QSpinBox,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from superqt import QCollapsible
 
 from engine.registry import ALGORITHMS
 from engine.presets import PRESETS
@@ -18,7 +19,56 @@ PRESET_LABELS = {"blobs": "Well-separated blobs", "unequal": "Unequal sizes and 
                  "anisotropic": "Anisotropic (stretched)", "local-optimum": "k-means local optimum",
                  "old-faithful": "Old Faithful (standardised)"}
 BETA_MIN_LOG, BETA_MAX_LOG, BETA_STEPS = -3.0, 3.0, 600
+PANEL_WIDTH = 300  # the panel's preferred width
+PANEL_MIN_WIDTH = 200  # on a tiny screen it can be narrower, and scrolls sideways
 TOL_EXPONENTS = range(2, 13)  # the tolerance box offers 1e-2 .. 1e-12
+QWIDGETSIZE_MAX = (1 << 24) - 1
+
+
+class Section(QCollapsible):
+    """A collapsible section of the panel (click its title to fold it away).
+
+    superqt caps an expanded section at the height its content had when it was
+    expanded; rows that appear later (EM's settings) would be cut off, so an
+    expanded section here has no cap.
+    """
+
+    def __init__(self, title, expanded=True):
+        super().__init__(title)
+        self.setObjectName(f"section_{title.split()[0].lower()}")
+        self.setDuration(120)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.layout().setContentsMargins(2, 2, 2, 2)
+        self.layout().setSpacing(0)
+        self.content().layout().setContentsMargins(8, 0, 0, 0)
+        bold = self.toggleButton().font()
+        bold.setBold(True)
+        self.toggleButton().setFont(bold)
+        self.toggleButton().setToolTip(f"Show or hide the {title.lower()} settings")
+        if expanded:
+            self.expand(animate=False)
+
+    def _expand_collapse(self, direction, animate=True, emit=True):
+        super()._expand_collapse(direction, animate, emit)
+        if self.isExpanded() and not self._is_animating:
+            self.content().setMaximumHeight(QWIDGETSIZE_MAX)
+
+    def _on_animation_done(self):
+        super()._on_animation_done()
+        if self.isExpanded():
+            self.content().setMaximumHeight(QWIDGETSIZE_MAX)
+
+
+def _section(title, layout_class, expanded=True):
+    """(section, its content's layout)."""
+    section = Section(title, expanded)
+    body = QWidget()
+    layout = layout_class(body)
+    layout.setContentsMargins(0, 0, 0, 4)
+    if isinstance(layout, QFormLayout):
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    section.addWidget(body)
+    return section, layout
 
 
 def beta_from_slider(value):
@@ -48,15 +98,24 @@ def _button(text, tip, slot):
 class MixtureTable(QTableWidget):
     """The sampling mixture by numbers: weight, mean, the two standard deviations and the angle."""
 
-    COLUMNS = ("π", "μx", "μy", "σ major", "σ minor", "angle°")
+    COLUMNS = ("π", "μx", "μy", "σ₁", "σ₂", "θ°")
+    COLUMN_TIPS = ("mixing weight π_k", "mean, x", "mean, y", "standard deviation along the major axis",
+                   "standard deviation along the minor axis", "angle of the major axis, in degrees")
+    MAX_VISIBLE_ROWS = 6
 
     def __init__(self, session):
         super().__init__(0, len(self.COLUMNS))
         self.session = session
         self.setHorizontalHeaderLabels(self.COLUMNS)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for c, tip in enumerate(self.COLUMN_TIPS):
+            self.horizontalHeaderItem(c).setToolTip(tip)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(20)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.verticalHeader().setDefaultSectionSize(22)
-        self.setMinimumHeight(120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(0)
         self.setToolTip("The true components to sample from. Edit numbers here, or show the "
                         "true mixture and drag its mean (square) and axis (circle) handles.")
         self.cellChanged.connect(self._on_cell_changed)
@@ -92,6 +151,14 @@ class MixtureTable(QTableWidget):
             for c, value in enumerate(row):
                 self.setItem(r, c, QTableWidgetItem(f"{value:.3g}"))
         self.blockSignals(False)
+        self._fit_height()
+
+    def _fit_height(self):
+        """As tall as its rows (up to MAX_VISIBLE_ROWS, then it scrolls): no empty space."""
+        rows = min(max(self.rowCount(), 1), self.MAX_VISIBLE_ROWS)
+        height = (self.horizontalHeader().sizeHint().height() + rows * self.verticalHeader().defaultSectionSize()
+                  + 2 * self.frameWidth() + 2)
+        self.setFixedHeight(height)
 
     def current_rows(self):
         return [[float(self.item(r, c).text()) for c in range(self.columnCount())]
@@ -115,18 +182,28 @@ class MixtureTable(QTableWidget):
 
 
 class ControlPanel(QScrollArea):
+    """The settings in collapsible sections, in a scroll area that never scrolls sideways."""
+
+    sigNewData = Signal()  # Load or Sample replaced the data: the window fits its view
+
     def __init__(self, session, actions, parent=None):
         super().__init__(parent)
         self.session = session
         self.setWidgetResizable(True)
-        self.setMinimumWidth(380)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        # narrower than its rows only on a tiny screen: then it scrolls sideways too
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         body = QWidget()
         layout = QVBoxLayout(body)
-        layout.addWidget(self._tool_group(actions))
-        layout.addWidget(self._data_group(actions))
-        layout.addWidget(self._centres_group())
-        layout.addWidget(self._algorithm_group())
-        layout.addWidget(self._display_group(actions))
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        self.sections = {}
+        for key, make in (("tool", lambda: self._tool_group(actions)),
+                          ("data", lambda: self._data_group(actions)),
+                          ("centres", self._centres_group), ("algorithm", self._algorithm_group),
+                          ("display", lambda: self._display_group(actions))):
+            self.sections[key] = make()
+            layout.addWidget(self.sections[key])
         layout.addStretch(1)
         self.setWidget(body)
         session.sigSettingsChanged.connect(self._on_session_settings)
@@ -136,10 +213,20 @@ class ControlPanel(QScrollArea):
         self._on_session_settings()
         self._on_session_mixture()
 
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(PANEL_MIN_WIDTH)
+        return hint
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(max(self.widget().minimumSizeHint().width()
+                          + self.verticalScrollBar().sizeHint().width(), PANEL_WIDTH))
+        return hint
+
     # -- groups ---------------------------------------------------------------
     def _tool_group(self, actions):
-        box = QGroupBox("Tool")
-        row = QHBoxLayout(box)
+        box, row = _section("Tool", QHBoxLayout)
         self.tool_buttons = QButtonGroup(box)
         for action in (actions["tool_points"], actions["tool_centres"]):
             b = QRadioButton(action.text().replace("&", ""))
@@ -149,16 +236,25 @@ class ControlPanel(QScrollArea):
             action.toggled.connect(b.setChecked)
             self.tool_buttons.addButton(b)
             row.addWidget(b)
+        row.addStretch(1)
         return box
+
+    def _new_data(self, make):
+        """Load or Sample: make the new data, then have the window show all of it."""
+        make()
+        self.sigNewData.emit()
 
     def _data_group(self, actions):
         s = self.session
-        box = QGroupBox("Data")
-        form = QFormLayout(box)
+        box, form = _section("Data", QFormLayout)
         self.preset = _combo(PRESET_LABELS, "Teaching scenarios: sample the points and place the "
                              "centres in one click")
+        # a long preset name must not widen the panel: the box shrinks and elides
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset.setMinimumContentsLength(8)
+        self.preset.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         load = _button("Load", "Load this preset: its points, K and initial centres",
-                       lambda: s.load_preset(self.preset.currentData()))
+                       lambda: self._new_data(lambda: s.load_preset(self.preset.currentData())))
         row = QHBoxLayout()
         row.addWidget(self.preset, 1)
         row.addWidget(load)
@@ -180,7 +276,7 @@ class ControlPanel(QScrollArea):
         form.addRow(row)
         row = QHBoxLayout()
         row.addWidget(_button("Sample", "Replace the points by N points drawn from the mixture "
-                              "(seed below)", lambda: s.sample(append=False)))
+                              "(seed below)", lambda: self._new_data(lambda: s.sample(append=False))))
         row.addWidget(_button("Append", "Add N more points drawn from the mixture",
                               lambda: s.sample(append=True)))
         row.addWidget(_button("Clear", "Remove every point (undoable)", s.clear_points))
@@ -189,8 +285,7 @@ class ControlPanel(QScrollArea):
 
     def _centres_group(self):
         s = self.session
-        box = QGroupBox("Initial centres")
-        form = QFormLayout(box)
+        box, form = _section("Initial centres", QFormLayout)
         self.k_spin = QSpinBox()
         self.k_spin.setRange(N_CLUSTERS.low, N_CLUSTERS.high)
         self.k_spin.setToolTip("K for the initialisation buttons (placing centres by hand sets K "
@@ -214,14 +309,16 @@ class ControlPanel(QScrollArea):
             row.addWidget(_button(label, tip, lambda _=False, m=method: s.initialise(m)))
         form.addRow(row)
         self.centre_count = QLabel()
-        form.addRow(self.centre_count, _button("Clear centres", "Remove every centre (undoable)",
-                                               s.clear_centres))
+        self.centre_count.setWordWrap(True)  # "K = 5 asked, but ..." wraps, never widens
+        row = QHBoxLayout()
+        row.addWidget(self.centre_count, 1)
+        row.addWidget(_button("Clear centres", "Remove every centre (undoable)", s.clear_centres))
+        form.addRow(row)
         return box
 
     def _algorithm_group(self):
         s = self.session
-        box = QGroupBox("Algorithm")
-        form = QFormLayout(box)
+        box, form = _section("Algorithm", QFormLayout)
         self.algorithm = _combo({name: cls.description.display_name for name, cls in ALGORITHMS.items()},
                                 "Changing a setting restarts the run from its "
                                 "initial state")
@@ -281,8 +378,7 @@ class ControlPanel(QScrollArea):
         return box
 
     def _display_group(self, actions):
-        box = QGroupBox("Display")
-        col = QVBoxLayout(box)
+        box, col = _section("Display", QVBoxLayout, expanded=False)
         for key in ("show_field", "show_lines", "show_trails", "show_ellipses", "show_true_mixture",
                     "presentation"):
             action = actions[key]

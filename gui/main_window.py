@@ -1,11 +1,14 @@
 """The main window: it composes the canvas, the cost plot, the control panel, the transport
 bar, the actions (``actions.py``) and the session files (``session_files.py``)."""
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QSplitter, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
+from superqt import QElidingLabel
 
 from engine.formats import load_points, save_points_csv
 from engine.session_file import SESSION_DIM
@@ -20,48 +23,78 @@ from .session_files import SessionFiles
 from .transport import TransportBar
 
 STATUS_MS = 8000  # how long a status message stays
-PRESENTATION_SCALE, PRESENTATION_FONT_PT, NORMAL_FONT_PT = 1.6, 14.0, 10.0
+PRESENTATION_SCALE = 1.6  # marker_scale while presenting
+CAPTION_PT, PRESENTATION_CAPTION_PT = 17, 28
+PRESENTATION_AXIS_PT = 16  # tick numbers and axis labels while presenting
+PREFERRED_SIZE = (1400, 900)
+# room for a window manager's frame and title bar when the screen is smaller than we'd like
+FRAME_ALLOWANCE = (16, 48)
+HOLD_RECT_S = 2.0  # after presentation mode, how long the old rectangle is held against moves
+CAPTION_PADDING = 14  # px left and right of the caption (its style sheet)
 
 
 class MainWindow(QMainWindow):
     def __init__(self, session):
         super().__init__()
         self.session = session
-        self.resize(1400, 900)
+        self._presenting = None  # while presenting: what to restore afterwards
+        self._fit_pending = False  # fit again once the new data's first half-step is there
+        self.cramped = self._fit_to_screen()
         self.setAcceptDrops(True)
         self.player = Player(session, self)
         self.canvas = Canvas(session)
         self.canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas.setToolTip("")
         self.cost_plot = CostPlot(session)
-        self.caption = QLabel()
+        # A long caption is elided (full text in the tooltip), never widens the window
+        self.caption = QElidingLabel()
         self.caption.setObjectName("caption")
-        self.caption.setToolTip("The current half-step in words, with its objective")
-        self.canvas.sigCaption.connect(self.caption.setText)
-        self.caption.setText(self.canvas.caption)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.caption.setEllipsesWidth(2 * CAPTION_PADDING + 4)
+        self.canvas.sigCaption.connect(self._set_caption)
+        self._set_caption(self.canvas.caption)
         self.files = SessionFiles(session, self, self.view_range, self.apply_session)
         self.files.sigPathChanged.connect(self._update_title)
         self.files.sigStatus.connect(self.show_status)
         self.action_map = build_actions(self)
         self.transport = TransportBar(session, self.player, self.action_map)
         self.controls = ControlPanel(session, self.action_map)
+        self.controls.sigNewData.connect(self.fit_new_data)
         self._lay_out()
         self.recent_menu = build_menus(self, self.action_map)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        build_toolbar(self, self.action_map)
+        self.toolbar = build_toolbar(self, self.action_map)
         self._style_caption(False)
         self.state_label = QLabel()
+        self.state_label.setToolTip("Points, clusters and the half-step on screen")
+        # set apart from the messages on its left, which are elided before they reach it
+        self.state_label.setStyleSheet("QLabel { border-left: 1px solid #999; padding-left: 8px; }")
         self.statusBar().addPermanentWidget(self.state_label)
-        self.statusBar().showMessage(TOOL_HINTS["points"])
+        self._status(TOOL_HINTS["points"])
         session.sigMessage.connect(self.show_status)
         self.canvas.sigHint.connect(self.show_status)
         session.sigStepChanged.connect(self._on_session_step)
+        session.sigFrameChanged.connect(self._on_session_frame)
         session.undo_stack.indexChanged.connect(self._on_session_edit)
         self.player.sigPlayingChanged.connect(self._on_player_playing)
         session.sigModifiedChanged.connect(self.setWindowModified)
         self.exporter = ExportController(self)
         self._update_title()
         self.canvas.setFocus()
+
+    def _fit_to_screen(self):
+        """Size the window to fit its screen's available area (a projector may be
+        1024×768); True when it is smaller than it would like (open it maximised)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(*PREFERRED_SIZE)
+            return False
+        avail = screen.availableGeometry()
+        room = (avail.width() - FRAME_ALLOWANCE[0], avail.height() - FRAME_ALLOWANCE[1])
+        w, h = min(PREFERRED_SIZE[0], room[0]), min(PREFERRED_SIZE[1], room[1])
+        self.resize(w, h)
+        self.move(avail.x() + max(0, (room[0] - w) // 2), avail.y() + max(0, (room[1] - h) // 2))
+        return (w, h) != PREFERRED_SIZE
 
     def _lay_out(self):
         canvas_box = QWidget()
@@ -70,12 +103,17 @@ class MainWindow(QMainWindow):
         box.setSpacing(0)
         box.addWidget(self.caption)
         box.addWidget(self.canvas, 1)
+        self.canvas.setMinimumSize(200, 150)
+        self.cost_plot.setMinimumHeight(80)
         split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("canvasCostSplitter")
         split.addWidget(canvas_box)
         split.addWidget(self.cost_plot)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
         split.setSizes([640, 210])
+        split.setChildrenCollapsible(False)
+        self.splitter = split
         central = QWidget()
         col = QVBoxLayout(central)
         col.setContentsMargins(0, 0, 0, 0)
@@ -85,28 +123,155 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Controls", self)
         dock.setObjectName("controlsDock")
         dock.setWidget(self.controls)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.dock = dock
+        show = dock.toggleViewAction()  # checked exactly when the dock is shown
+        show.setText("Show &controls")
+        show.setShortcut(QKeySequence("Ctrl+Shift+K"))
+        show.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        show.setToolTip("Show or hide the control panel (Ctrl+Shift+K)")
+        show.setStatusTip("Show or hide the control panel")
+        self.addAction(show)
+        self.action_map["show_controls"] = show
 
     # -- slots -----------------------------------------------------------------
     def show_status(self, text):
-        self.statusBar().showMessage(text, STATUS_MS)
+        self._status(text, STATUS_MS)
+
+    def _status(self, text, ms=0):
+        """A status message elided to the room left of the state label (full text as its tooltip)."""
+        bar = self.statusBar()
+        room = bar.width() - self.state_label.sizeHint().width() - 40
+        shown = bar.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(room, 80))
+        bar.setToolTip(text)
+        bar.showMessage(shown, ms)
+        self._status_shown = (text, shown, ms)
+
+    def moveEvent(self, ev):
+        super().moveEvent(ev)
+        hold = getattr(self, "_hold_rect", None)
+        if hold and time.monotonic() < hold[1]:
+            QTimer.singleShot(0, lambda: self._restore_rect(hold[0]))
+
+    def resizeEvent(self, ev):
+        super().resizeEvent(ev)
+        shown = getattr(self, "_status_shown", None)
+        if shown and self.statusBar().currentMessage() == shown[1]:
+            self._status(shown[0], shown[2])  # elide again for the new width
 
     def set_tool(self, tool):
         self.canvas.tool = tool
-        self.statusBar().showMessage(TOOL_HINTS[tool])
+        self._status(TOOL_HINTS[tool])
 
-    def set_presentation(self, on):
-        self.session.set_display("marker_scale", PRESENTATION_SCALE if on else 1.0)
-        font = QApplication.font()
-        font.setPointSizeF(PRESENTATION_FONT_PT if on else NORMAL_FONT_PT)
-        QApplication.setFont(font)
-        self._style_caption(on)
+    def _set_caption(self, text):
+        self.caption.setText(text)
+        self.caption.setToolTip(text)
 
     def _style_caption(self, large):
         self.caption.setStyleSheet(
-            "QLabel#caption { background: white; color: #1a1a1a; padding: 6px 14px;"
-            f" font-size: {24 if large else 17}pt; font-weight: 600; }}")
+            f"QLabel#caption {{ background: white; color: #1a1a1a; padding: 6px {CAPTION_PADDING}px;"
+            f" font-size: {PRESENTATION_CAPTION_PT if large else CAPTION_PT}pt; font-weight: 600; }}")
+        self.caption.ensurePolished()
+        self.caption.setText(self.caption.text())  # elide again in the new font
+
+    # -- presentation mode ---------------------------------------------------------
+    @property
+    def presenting(self):
+        return self._presenting is not None
+
+    def _axes(self):
+        return [plot.plotItem.getAxis(name) for plot in (self.canvas, self.cost_plot)
+                for name in ("left", "bottom")]
+
+    def set_presentation(self, on):
+        """F5: full screen, only the canvas and the cost plot, large fonts and markers.
+
+        Leaving restores exactly what was there: geometry and maximised state,
+        dock and toolbar, splitter sizes, fonts and the marker scale.
+        """
+        if bool(on) == self.presenting:
+            return
+        if on:
+            self._presenting = {
+                "geometry": self.saveGeometry(), "state": self.saveState(), "rect": self.geometry(),
+                "window_state": self.windowState(), "splitter": self.splitter.saveState(),
+                "menu": self.menuBar().isVisible(), "status": self.statusBar().isVisible(),
+                "transport": self.transport.isVisibleTo(self),
+                "marker_scale": self.session.display.marker_scale,
+                "axes": [(a.style["tickFont"], dict(a.labelStyle)) for a in self._axes()],
+                "focus": self.focusWidget()}
+            for bar in (self.dock, self.toolbar, self.statusBar(), self.menuBar(), self.transport):
+                bar.hide()
+            self._style_caption(True)
+            font = QFont(self.font())
+            font.setPointSizeF(PRESENTATION_AXIS_PT)
+            for axis in self._axes():
+                axis.setTickFont(font)
+                if axis.labelText:
+                    axis.labelStyle = {**axis.labelStyle, "font-size": f"{PRESENTATION_AXIS_PT}pt"}
+                    axis._updateLabel()
+            self.session.set_display("marker_scale", max(PRESENTATION_SCALE,
+                                                         self.session.display.marker_scale))
+            self.showFullScreen()
+            # without a window manager (or with one that ignores the request) fill the screen ourselves
+            QTimer.singleShot(150, self._fill_screen)
+            self.canvas.setFocus()
+        else:
+            saved, self._presenting = self._presenting, None
+            self.setWindowState(saved["window_state"])
+            self.restoreGeometry(saved["geometry"])  # the state, and the normal size beneath
+            self._restore_rect(saved)
+            self.restoreState(saved["state"])
+            self.menuBar().setVisible(saved["menu"])
+            self.statusBar().setVisible(saved["status"])
+            self.transport.setVisible(saved["transport"])
+            self._style_caption(False)
+            for axis, (tick_font, label_style) in zip(self._axes(), saved["axes"]):
+                axis.setTickFont(tick_font)
+                if axis.labelText:
+                    axis.labelStyle = label_style
+                    axis._updateLabel()
+            self.session.set_display("marker_scale", saved["marker_scale"])
+            self.splitter.restoreState(saved["splitter"])
+            # the splitter is laid out again once the window has its old size back
+            QTimer.singleShot(0, lambda: self.splitter.restoreState(saved["splitter"]))
+            # a window system may still move it as it leaves full screen: put it back (moveEvent)
+            self._hold_rect = (saved, time.monotonic() + HOLD_RECT_S)
+            if saved["focus"] is not None:
+                saved["focus"].setFocus()
+        action = self.action_map["presentation"]
+        if action.isChecked() != self.presenting:
+            action.setChecked(self.presenting)
+
+    def _fill_screen(self):
+        screen = self.screen()
+        if self.presenting and screen is not None and self.geometry() != screen.geometry():
+            self.setGeometry(screen.geometry())
+
+    def _restore_rect(self, saved):
+        """The window's exact old rectangle (restoreGeometry alone guesses a frame where
+        no window manager draws one; where one does, the rectangle is already right)."""
+        if not self.presenting and self.geometry() != saved["rect"]:
+            self.setGeometry(saved["rect"])
+
+    def leave_presentation(self):
+        """Escape: back to the window as it was (no-op outside presentation mode)."""
+        if self.presenting:
+            self.set_presentation(False)
+
+    # -- view ------------------------------------------------------------------------
+    def fit_new_data(self):
+        """New data (Load, Sample, Import, Open without a view): show all of it, and once
+        the run's first half-step is there, its centres and ellipses too."""
+        self.canvas.fit_to_data()
+        self._fit_pending = True
+
+    def _on_session_frame(self):
+        if self._fit_pending and self.session.current is not None:
+            self._fit_pending = False
+            self.canvas.fit_to_data()
 
     def _on_session_edit(self, *_):
         self.player.pause()  # an edit restarts the run: stop rather than race it
@@ -135,12 +300,13 @@ class MainWindow(QMainWindow):
         """Show a loaded session: its data, its display options and its view."""
         self.session.load_data(data)
         sync_display_actions(self.action_map, self.session.display)
-        self.action_map["presentation"].setChecked(self.session.display.marker_scale > 1)
+        # presentation mode belongs to the window, not to the file: it stays as it is
         if data.view is not None:
+            self._fit_pending = False
             x0, x1, y0, y1 = data.view
             self.canvas.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
         else:
-            self.canvas.fit_to_data()
+            self.fit_new_data()
 
     def _fill_recent_menu(self):
         self.recent_menu.clear()
@@ -194,7 +360,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot import points", str(exc))
             return
         self.session.replace_points(X[:, :SESSION_DIM], f"Import {Path(path).name}")
-        self.canvas.fit_to_data()
+        self.fit_new_data()
         text = f"Imported {len(X):,} points from {Path(path).name}"
         if X.shape[1] > SESSION_DIM:
             # the window clusters the plane; say what was left out (run --data uses every column)
@@ -216,7 +382,8 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "Keyboard shortcuts", (
             "Space\tplay / pause\nRight / Left\tone half-step\nShift+Right / Left\tone iteration\n"
             "Home\treset to the initialisation\nEnd\trun to convergence\nP / C\tpoint / centre tool\n"
-            "Ctrl+Z / Ctrl+Shift+Z\tundo / redo\nF\tfit view to data\nF5\tpresentation mode"))
+            "Ctrl+Z / Ctrl+Shift+Z\tundo / redo\nF\tfit view to data\n"
+            "F5\tpresentation mode (F5 or Escape leaves it)\nCtrl+Shift+K\tshow / hide the controls"))
 
     def show_about(self):
         QMessageBox.about(self, "About ClusterLab",

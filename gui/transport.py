@@ -20,42 +20,56 @@ def slider_from_speed(speed):
     return int(round((math.log10(speed) - lo) / (hi - lo) * SPEED_STEPS))
 
 
+def _fixed_label(text, widest, alignment):
+    """A label as wide as ``widest`` in its font, whatever text it shows later."""
+    label = QLabel(text)
+    label.setAlignment(alignment)
+    label.setFixedWidth(label.fontMetrics().horizontalAdvance(widest) + 8)
+    return label
+
+
 class TransportBar(QWidget):
     def __init__(self, session, player, actions, parent=None):
         super().__init__(parent)
         self.session, self.player = session, player
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
+        row.setSpacing(4)
         for key in ("reset", "iteration_back", "step_back", "play", "step_forward",
                     "iteration_forward", "run_to_end"):
             b = QToolButton()
             b.setDefaultAction(actions[key])
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if key == "play"
-                                 else Qt.ToolButtonStyle.ToolButtonIconOnly)
+            # icons only: "Play" / "Pause" would change the bar's width (tooltips name them)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space and arrows belong to the shortcuts
             b.setAutoRaise(True)
             row.addWidget(b)
         self.timeline = QSlider(Qt.Orientation.Horizontal)
         self.timeline.setToolTip("Timeline: one tick per half-step computed so far; drag to scrub")
         self.timeline.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.timeline.setMinimumWidth(200)
+        self.timeline.setMinimumWidth(60)
         self.timeline.valueChanged.connect(self._on_timeline_value)
         row.addWidget(self.timeline, 1)
-        self.position = QLabel("0 / 0")
-        self.position.setMinimumWidth(90)
+        # Labels get the width of their widest text, so a number that grows never
+        # pushes into (or under) the sliders beside them
+        self.position = _fixed_label("0 / 0", "9999 / 9999+", Qt.AlignmentFlag.AlignCenter)
         self.position.setToolTip("Current half-step / half-steps computed")
         row.addWidget(self.position)
-        row.addWidget(QLabel("speed"))
+        row.addSpacing(6)
+        speed_title = QLabel("speed")
+        speed_title.setToolTip("Playback speed")
+        speed_title.setMinimumWidth(speed_title.sizeHint().width())
+        row.addWidget(speed_title)
         self.speed = QSlider(Qt.Orientation.Horizontal)
         self.speed.setRange(0, SPEED_STEPS)
-        self.speed.setFixedWidth(140)
+        self.speed.setMinimumWidth(50)
+        self.speed.setMaximumWidth(140)
         self.speed.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.speed.setToolTip("Playback speed, 0.5 to 60 half-steps per second")
         self.speed.setValue(slider_from_speed(player.speed))
         self.speed.valueChanged.connect(lambda v: player.set_speed(speed_from_slider(v)))
         row.addWidget(self.speed)
-        self.speed_label = QLabel()
-        self.speed_label.setMinimumWidth(70)
+        self.speed_label = _fixed_label("", "0.555 /s", Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.speed_label)
         player.sigSpeedChanged.connect(self._on_player_speed)
         self._on_player_speed(player.speed)
