@@ -86,3 +86,97 @@ STOP_TEXT = {
 def stop_text(stop_reason):
     """Why a run that did not converge stopped, in words ("" when there is nothing to say)."""
     return STOP_TEXT.get(stop_reason, "")
+
+
+def responsibility_snapshot(description, history, index):
+    """The snapshot whose parameters give the responsibilities shown at half-step ``index``: the
+    step itself after a responsibility half-step, the one before it after a refit, None at the
+    initialisation (as ``Run.responsibility_source``)."""
+    if not history:
+        return None
+    snap = history[index]
+    if snap.phase == INIT_PHASE:
+        return None
+    return history[index - 1] if snap.phase == description.refit_phase and index > 0 else snap
+
+
+def point_responsibilities(description, snapshot, x, beta=None):
+    """(r, d2, joint) for one point ``x`` under ``snapshot``'s parameters, in plain numpy:
+    r_k (K,), ||x − m_k||² (K,), and π_k N(x | μ_k, Σ_k) (K,) for a mixture (else None).
+
+    k-means: r one-hot at the nearest centre (lowest index on a tie); soft k-means:
+    softmax(−β ||m_k − x||²); EM: π_k N(x | μ_k, Σ_k) normalised.
+    """
+    import numpy as np
+    x = np.asarray(x, dtype=np.float64).ravel()
+    m = np.asarray(snapshot.centres, dtype=np.float64)
+    D = m.shape[1]
+    x = x[:D]
+    d2 = ((m - x) ** 2).sum(axis=1)
+    joint = None
+    if snapshot.covariances is not None:
+        K = len(m)
+        weights = snapshot.weights if snapshot.weights is not None else np.full(K, 1.0 / K)
+        log_joint = np.empty(K)
+        for k in range(K):
+            cov = np.asarray(snapshot.covariances[k], dtype=np.float64)
+            sign, logdet = np.linalg.slogdet(cov)
+            diff = x - m[k]
+            maha = float(diff @ np.linalg.solve(cov, diff))
+            with np.errstate(divide="ignore"):
+                log_joint[k] = np.log(weights[k]) - 0.5 * (D * math.log(2 * math.pi) + logdet + maha)
+        top = np.max(log_joint)
+        joint = np.exp(log_joint)
+        r = np.exp(log_joint - top)
+        r /= r.sum()
+    elif beta is not None and description.primary.field != "cost":
+        logits = -float(beta) * d2
+        r = np.exp(logits - logits.max())
+        r /= r.sum()
+    else:
+        r = np.zeros(len(m))
+        r[int(np.argmin(d2))] = 1.0
+    return r, d2, joint
+
+
+def point_reading(description, snapshot, x, beta=None):
+    """One point read out in the lecture's notation, one line per cluster:
+
+    "x = (1.2, −0.4)"
+    "r_k^(n) = softmax_k(−β ‖x − m_k‖²), β = 2"
+    "k=1: r = 0.931   ‖x − m_k‖² = 0.52"
+    EM adds π_k N(x | μ_k, Σ_k) per component.  ``snapshot`` gives the parameters that set the
+    responsibilities shown (``responsibility_snapshot``); at the initialisation pass the
+    initial one: r is then what the next responsibility half-step will give.
+    """
+    r, d2, joint = point_responsibilities(description, snapshot, x, beta)
+    xs = ", ".join(format_value(float(v), 3) for v in list(x)[:2])
+    mixture = joint is not None
+    hard = not mixture and (beta is None or description.primary.field == "cost")
+    centre = "μ_k" if mixture else "m_k"
+    if mixture:
+        rule = "r_k^(n) = π_k N(x | μ_k, Σ_k) / Σ_j π_j N(x | μ_j, Σ_j)"
+    elif hard:
+        rule = "r_k^(n) = 1 if k = argmin_j ‖x − m_j‖², else 0"
+    else:
+        rule = f"r_k^(n) = exp(−β ‖m_k − x‖²) / Σ_j exp(−β ‖m_j − x‖²), β = {format_value(float(beta))}"
+    lines = [f"x^(n) = ({xs})", rule]
+    for k in range(len(r)):
+        parts = [f"k={k + 1}:", f"r = {format_value(float(r[k]), 3) if r[k] >= 1e-4 or r[k] == 0 else '<0.0001'}",
+                 f"‖x − {centre}‖² = {format_value(float(d2[k]), 3)}"]
+        if mixture:
+            parts.append(f"π_k N(x | μ_k, Σ_k) = {format_value(float(joint[k]), 3)}")
+        lines.append("   ".join(parts))
+    return "\n".join(lines)
+
+
+def format_tick(value, spacing):
+    """An axis tick: as many decimals as the tick spacing needs, thousands grouped, a real minus,
+    never an exponent where the number fits ("−15,420", "0.25", "−3,700.45")."""
+    if not math.isfinite(value) or abs(value) >= 1e12 or (value != 0 and abs(value) < 1e-6 and spacing < 1e-6):
+        return format_value(value)
+    decimals = 0 if spacing <= 0 or spacing >= 1 else min(9, math.ceil(-math.log10(spacing) - 1e-9))
+    text = f"{value:,.{decimals}f}"
+    if text.lstrip("-").strip("0.,") == "":
+        text = "0"
+    return text.replace("-", MINUS)

@@ -11,9 +11,12 @@ points for exactly that, so the picture is sharp at any zoom.
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel
 
+from engine.captions import point_reading, responsibility_snapshot
+
+from .regions import paint_polygons, region_polygons
 from .render import fit_rect, mixture_axis_handle, overlay_for, paint_overlay
 from .splat import marker_radius
 from .worker import Viewport
@@ -34,19 +37,24 @@ class SceneItem(pg.GraphicsObject):
         super().__init__()
         self._points = None  # (QImage, array, QRectF in data coordinates)
         self._field = None
+        self._regions = None  # [(QPolygonF in data coordinates, QColor)]: k-means' Voronoi cells
         self._overlay = None
         self._rect = QRectF(0, 0, 1, 1)
         self.paints = 0  # counted so the soak test knows paint() really ran
 
     def set_frame(self, frame, overlay):
         self.prepareGeometryChange()
-        self._points = self._field = None
+        self._points = self._field = self._regions = None
         if frame is not None and frame.image is not None:
             vp = frame.viewport
             rect = QRectF(vp.x0, vp.y0, vp.x1 - vp.x0, vp.y1 - vp.y0)
             self._points = (_qimage(frame.image), frame.image, rect)
             if frame.field_image is not None:
                 self._field = (_qimage(frame.field_image), frame.field_image, rect)
+            if frame.regions is not None:
+                # cells over three times the view, so a pan shows no edge before the next frame
+                w, h = vp.x1 - vp.x0, vp.y1 - vp.y0
+                self._regions = region_polygons(frame.regions, (vp.x0 - w, vp.x1 + w, vp.y0 - h, vp.y1 + h))
             self._rect = rect
         self._overlay = overlay
         self.update()
@@ -59,9 +67,13 @@ class SceneItem(pg.GraphicsObject):
         to_device = painter.transform()
         painter.save()
         painter.resetTransform()
+        if self._regions is not None:
+            paint_polygons(painter, to_device, self._regions)
         for layer in (self._field, self._points):
             if layer is not None:
                 image, _, rect = layer
+                # the field is sampled coarser than the screen: upscaled smoothly
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, layer is self._field)
                 painter.drawImage(to_device.mapRect(rect), image)
         if self._overlay is not None:
             paint_overlay(painter, to_device, self._overlay)
@@ -144,6 +156,18 @@ class Canvas(pg.PlotWidget):
         session.sigStepChanged.connect(lambda *_: self._update_caption())
         session.sigMessage.connect(lambda *_: self._update_caption())
         self._update_caption()
+        # Read one point: hovering shows its r_k^(n), ||x - m_k||^2 (and pi_k N(x | mu_k, Sigma_k))
+        self.reading = ""
+        self._hover = None  # index of the point read out
+        self._reading_panel = QLabel(self)
+        self._reading_panel.setStyleSheet(
+            "QLabel { background: rgba(255, 255, 255, 235); color: #111; border: 1px solid #888;"
+            " padding: 4px; }")
+        self._reading_panel.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._reading_panel.hide()
+        self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        session.sigStepChanged.connect(lambda *_: self._update_reading())
+        session.sigPointsChanged.connect(lambda *_: self._set_hover(None))
 
     # -- geometry ------------------------------------------------------------
     def resizeEvent(self, ev):
@@ -170,10 +194,20 @@ class Canvas(pg.PlotWidget):
             self.session.set_viewport(self.data_viewport())
 
     def fit_to_data(self):
-        pts = self.session.points
-        if not len(pts):
+        """Show every point and centre and, for EM, every 2σ ellipse, with a margin.
+
+        The centres and ellipses are the half-step on screen (the initial centres
+        before the run's first frame); the view box keeps the aspect equal.
+        """
+        s = self.session
+        snap = s.current
+        centres = snap.centres if snap is not None else s.centres
+        covariances = None
+        if snap is not None and snap.covariances is not None and s.display.ellipses:
+            covariances = snap.covariances
+        if not len(s.points) and not len(centres):
             return
-        x0, x1, y0, y1 = fit_rect(pts)
+        x0, x1, y0, y1 = fit_rect(s.points, centres, covariances)
         self.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     # -- drawing ---------------------------------------------------------------
@@ -281,6 +315,35 @@ class Canvas(pg.PlotWidget):
 
     def _on_session_points(self):
         self.selection = np.zeros(0, dtype=np.int64)
+
+    # -- reading one point -----------------------------------------------------
+    def _on_scene_mouse_moved(self, scene_pos):
+        if not self.viewbox.sceneBoundingRect().contains(scene_pos) or self.viewbox._drag is not None:
+            self._set_hover(None)
+            return
+        self._set_hover(self._nearest(self.session.points, self.viewbox.mapSceneToView(scene_pos)))
+
+    def _set_hover(self, index):
+        self._hover = index
+        self._update_reading()
+
+    def _update_reading(self):
+        s = self.session
+        i = self._hover
+        text = ""
+        if i is not None and i < len(s.points) and s.history:
+            index = min(s.index, len(s.history) - 1)
+            snap = responsibility_snapshot(s.description, s.history, index) or s.history[index]
+            text = point_reading(s.description, snap, s.points[i], beta=s.settings.beta)
+        self.reading = text
+        if text:
+            self._reading_panel.setText(text)
+            self._reading_panel.adjustSize()
+            self._reading_panel.move(self.width() - self._reading_panel.width() - 8, 8)
+            self._reading_panel.show()
+            self._reading_panel.raise_()
+        else:
+            self._reading_panel.hide()
 
 
 def _edited_mixture(drag, pos):

@@ -3,13 +3,20 @@
 Drawn from the algorithm's description: one series per objective and phase,
 coloured by phase (after the assignment / E-step, after the refit / M-step, as
 in the lecture) and shaped by objective (the primary one round).  A line marks
-the current half-step; clicking the plot jumps there.
+the current half-step; clicking the plot jumps there.  The curve is revealed as
+the run goes: it ends at the current half-step unless ``show_whole_run`` is set,
+and the axes hold the whole run computed so far, so nothing jumps.
 """
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import QApplication
 
+from engine.captions import format_tick
 from engine.description import INIT_PHASE
 
 from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
@@ -22,37 +29,96 @@ def _in_sentence(title):
     return title[0].lower() + title[1:] if title[1:2].islower() else title
 
 
-class HalfStepAxis(pg.AxisItem):
+TEXT_HEX = "#222222"
+
+
+class ValueAxis(pg.AxisItem):
+    """Tick labels as a lecturer writes them: "−15,420", never "−1.542e+04"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values, scale, spacing):
+        return [format_tick(float(v) * scale, float(spacing) * scale) for v in values]
+
+
+class HalfStepAxis(ValueAxis):
     """Ticks on whole half-steps only."""
 
     def tickSpacing(self, minVal, maxVal, size):
         return [(max(spacing, 1.0), offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size)]
 
 
+def value_range(values):
+    """(lo, hi) for the y axis: the values with a margin, never a degenerate span (one value, or
+    values equal to many digits, get a span of about 1% of their size)."""
+    values = np.asarray([v for v in values if math.isfinite(v)], dtype=np.float64)
+    if not len(values):
+        return -1.0, 1.0
+    lo, hi = float(values.min()), float(values.max())
+    span = hi - lo
+    floor = max(0.01 * max(abs(lo), abs(hi)), 1e-3)
+    if span < floor:
+        mid = 0.5 * (lo + hi)
+        return mid - floor / 2 - 0.08 * floor, mid + floor / 2 + 0.08 * floor
+    return lo - 0.08 * span, hi + 0.08 * span
+
+
 class CostPlot(pg.PlotWidget):
     def __init__(self, session, parent=None):
         super().__init__(parent=parent, background="w",
-                         axisItems={"bottom": HalfStepAxis(orientation="bottom")})
+                         axisItems={"bottom": HalfStepAxis(orientation="bottom"),
+                                    "left": ValueAxis(orientation="left")})
         self.session = session
+        self.show_whole_run = False  # False: the curve ends at the current half-step
         p = self.plotItem
+        # readable from the back row: dark ticks and labels at the app's font size
+        font = QFont(QApplication.font())
+        self._font_pt = max(font.pointSizeF(), 9.0)
+        font.setPointSizeF(self._font_pt)
+        for name in ("left", "bottom"):
+            axis = p.getAxis(name)
+            axis.setStyle(tickFont=font, tickTextOffset=4)
+            axis.setTextPen(pg.mkPen(TEXT_HEX))
+            axis.setPen(pg.mkPen("#555"))
         # no grid: pyqtgraph draws it with the axes, which would then repaint
         # whenever the marker moves
-        p.setLabel("bottom", "half-step")
+        p.setLabel("bottom", "half-step", color=TEXT_HEX, size=f"{self._font_pt}pt")
         p.hideButtons()
         p.setMenuEnabled(False)
-        self.legend = p.addLegend(offset=(-10, 10), labelTextColor="#222", brush=(255, 255, 255, 210))
+        p.vb.setMouseEnabled(False, False)
+        p.vb.disableAutoRange()
+        # the legend lives beside the plot, in its own column: never over a curve or the cursor line
+        self.legend = pg.LegendItem(labelTextColor=TEXT_HEX, labelTextSize=f"{self._font_pt}pt",
+                                    brush=(255, 255, 255, 0), verSpacing=-4)
+        p.layout.addItem(self.legend, 2, 3)
+        p.layout.setColumnStretchFactor(3, 0)
         self.paths = []  # one line per objective
         self.series = {}  # (objective field, phase) -> dots
         self._description = None
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#222", width=2))
         p.addItem(self.marker)
+        self.whole_run_action = QAction("Show the whole run", self, checkable=True)
+        self.whole_run_action.setToolTip("Show every half-step computed so far, not only up to the cursor")
+        self.whole_run_action.toggled.connect(self.set_show_whole_run)
+        self.addAction(self.whole_run_action)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
         session.sigHistoryChanged.connect(self._on_session_history)
         session.sigStepChanged.connect(self._on_session_step)
         session.sigSettingsChanged.connect(self._on_session_history)
 
+    def set_show_whole_run(self, whole):
+        """Show every half-step computed so far (True), or reveal the curve up to the cursor (False)."""
+        whole = bool(whole)
+        if whole != self.show_whole_run:
+            self.show_whole_run = whole
+            self.whole_run_action.setChecked(whole)
+            self._on_session_history()
+
     def points(self):
-        """{(objective field, phase): (x, y)} of every plotted dot (for tests)."""
+        """{(objective field, phase): (x, y)} of every dot shown (for tests)."""
         empty = np.zeros(0)
         return {key: tuple(empty if a is None else a for a in item.getData())
                 for key, item in self.series.items()}
@@ -75,16 +141,18 @@ class CostPlot(pg.PlotWidget):
             for phase, title, colour in phases:
                 item = pg.PlotDataItem([], [], pen=None, symbol=SYMBOLS[i % len(SYMBOLS)], symbolSize=8,
                                        symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen("w", width=0.8))
+                # the legend's sample reads the scatter's default brush, not the per-dot ones
+                item.scatter.setBrush(pg.mkBrush(colour))
+                item.scatter.setPen(pg.mkPen("w", width=0.8))
                 p.addItem(item)
                 if title is not None:
                     self.legend.addItem(item, f"{objective.symbol} after {_in_sentence(title)}")
                 self.series[(objective.field, phase)] = item
         # the legend sits in the corner the curve leaves empty: a falling objective leaves the
         # top right, a rising one the bottom right
-        rising = description.primary.direction > 0
-        corner = (1, 1) if rising else (1, 0)
-        self.legend.anchor(corner, corner, offset=(-10, -10 if rising else 10))
-        p.setLabel("left", description.primary.name)
+        # the axis says the symbol (short: never clipped); the formula runs along the top
+        p.setLabel("left", description.primary.symbol, color=TEXT_HEX, size=f"{self._font_pt}pt")
+        p.setTitle(description.primary.formula, color=TEXT_HEX, size=f"{self._font_pt}pt")
         self.setToolTip(f"{description.primary.formula} after every half-step; click a dot to jump there")
         self._description = description
 
@@ -92,18 +160,37 @@ class CostPlot(pg.PlotWidget):
         description = self.session.description
         if description is not self._description:
             self._build(description)
-        hist = self.session.history
+        self._update_dots()
+        self._update_ranges()
+        self.marker.setValue(self.session.index)
+
+    def _update_dots(self):
+        description, hist = self._description, self.session.history
+        last = len(hist) - 1 if self.show_whole_run else self.session.index
+
+        def upto(xy):
+            x, y = xy
+            keep = x <= last
+            return x[keep], y[keep]
         for objective, path in zip(description.objectives, self.paths, strict=True):
-            path.setData(*description.objective_points(hist, objective))
+            path.setData(*upto(description.objective_points(hist, objective)))
             for phase in description.phases:
                 self.series[(objective.field, phase)].setData(
-                    *description.objective_points(hist, objective, phase))
-        self._on_session_step(self.session.index)
-        if len(hist):
-            self.plotItem.setXRange(-0.5, max(len(hist) - 0.5, 4), padding=0.02)
+                    *upto(description.objective_points(hist, objective, phase)))
+
+    def _update_ranges(self):
+        """Axes for the whole run computed so far (the reveal never moves them)."""
+        description, hist = self._description, self.session.history
+        values = np.concatenate([description.objective_points(hist, o)[1] for o in description.objectives]) \
+            if len(hist) else np.zeros(0)
+        lo, hi = value_range(values)
+        vb = self.plotItem.vb
+        vb.setRange(xRange=(-0.5, max(len(hist) - 0.5, 4)), yRange=(lo, hi), padding=0.02 if len(hist) else 0)
 
     def _on_session_step(self, index):
         self.marker.setValue(index)
+        if self._description is not None and not self.show_whole_run:
+            self._update_dots()
 
     def _on_scene_clicked(self, ev):
         if ev.button() != Qt.MouseButton.LeftButton or not self.session.history:

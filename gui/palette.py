@@ -14,8 +14,10 @@ CLUSTER_HEX = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00",
 UNASSIGNED_HEX = "#8C8C8C"
 # The objective plot, as in the lecture's figure: a dot after each responsibility
 # half-step (assignment / E-step) and after each refit (M-step), joined by a grey path.
-RESPONSIBILITY_STEP_HEX = "#0072B2"
-REFIT_STEP_HEX = "#D55E00"
+# Neither is a cluster colour (a dot must never read as "cluster 1"): a pure royal blue and
+# a crimson, told apart by colour-blind viewers too (blue against dark red-brown).
+RESPONSIBILITY_STEP_HEX = "#1F3FFF"
+REFIT_STEP_HEX = "#E0002A"
 PATH_HEX = "#888888"
 
 

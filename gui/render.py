@@ -50,6 +50,7 @@ class Overlay:
     labels: np.ndarray = None
     true_mixture: object = None  # engine Mixture drawn dashed (sampling view)
     selected: np.ndarray = None  # (M, 2) points selected for deletion
+    changed: np.ndarray = None  # (M, 2) points whose cluster this assignment step changed: ringed
     marker_scale: float = 1.0
 
 
@@ -68,6 +69,12 @@ def paint_overlay(painter, to_device, overlay):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         for p in _map(to_device, overlay.selected[:5000]):
             painter.drawEllipse(p, 7.5 * s, 7.5 * s)
+    if overlay.changed is not None and len(overlay.changed):
+        for colour, width in ((QColor(255, 255, 255, 230), 4.2), (QColor(20, 20, 20), 2.0)):
+            painter.setPen(QPen(colour, width * s))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for p in _map(to_device, overlay.changed):
+                painter.drawEllipse(p, 8.0 * s, 8.0 * s)
     if overlay.centres is None or not len(overlay.centres):
         return
     K = len(overlay.centres)
@@ -123,11 +130,13 @@ def _paint_ellipses(painter, to_device, overlay, s):
             painter.drawPolygon(poly)
         anchor = to_device.map(QPointF(*map(float, overlay.centres[k][:2])))
         label = f"π={float(weights[k]):.2f}"
-        rect = QRectF(anchor.x() + 14 * s, anchor.y() - 30 * s, 80 * s, 18 * s)
-        painter.setPen(QPen(QColor(255, 255, 255, 230), 3 * s))
         path = QPainterPath()
-        path.addText(rect.topLeft() + QPointF(0, 13 * s), font, label)
-        painter.strokePath(path, painter.pen())
+        path.addText(QPointF(anchor.x() + 14 * s, anchor.y() - 17 * s), font, label)
+        # a wide white halo, then a thin dark outline: readable over points, field and ellipses
+        halo = QPen(QColor(255, 255, 255, 245), 5.0 * s)
+        halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.strokePath(path, halo)
+        painter.strokePath(path, QPen(QColor(30, 30, 30), 1.3 * s))
         painter.fillPath(path, cluster_qcolor(k))
 
 
@@ -164,9 +173,26 @@ def mixture_axis_handle(mixture, k):
     return mixture.means[k][:2] + np.sqrt(vals[1]) * vecs[:, 1]
 
 
-def fit_rect(points):
-    """(x0, x1, y0, y1): the points' bounding box with the fit margin, in data units."""
-    lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+def fit_rect(points, centres=None, covariances=None, n_sigma=2.0):
+    """(x0, x1, y0, y1): what to show, with the fit margin, in data units.
+
+    The points' bounding box, grown to hold the ``centres`` and, when
+    ``covariances`` (K, D, D) are given, each centre's ``n_sigma`` ellipse (its
+    bounding box: n_sigma times the square root of the diagonal).
+    """
+    boxes = [np.asarray(a, dtype=float)[:, :2] for a in (points, centres) if a is not None and len(a)]
+    if covariances is not None and centres is not None and len(centres):
+        c = np.asarray(centres, dtype=float)[:, :2]
+        cov = np.asarray(covariances, dtype=float)
+        diag = np.stack([cov[..., 0, 0], cov[..., 1, 1]], axis=-1) if cov.ndim >= 2 else None
+        if diag is not None:
+            ext = n_sigma * np.sqrt(np.maximum(np.broadcast_to(diag, c.shape), 0.0))
+            boxes += [c - ext, c + ext]
+    xy = np.vstack(boxes)
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    if not len(xy):
+        xy = np.zeros((1, 2))
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
     pad = np.maximum((hi - lo) * FIT_MARGIN, FIT_MIN_PAD)
     return (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
 
@@ -198,6 +224,17 @@ def overlay_for(session, frame=None):
         trails=trails_until(session.history, session.index, session.description) if display.trails else None,
         points=session.points if frame is not None and frame.labels is not None else None,
         labels=frame.labels if frame is not None else None,
+        changed=_changed_points(session, frame),
         true_mixture=mixture,
         marker_scale=display.marker_scale,
     )
+
+
+def _changed_points(session, frame):
+    """The points ringed at this half-step: those whose cluster the assignment step changed."""
+    if frame is None or getattr(frame, "changed", None) is None or frame.index != session.index:
+        return None
+    idx = frame.changed
+    if len(idx) and idx.max() >= len(session.points):
+        return None  # the points changed since this frame was drawn
+    return session.points[idx]

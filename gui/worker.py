@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit, prange
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine import ALGORITHM_NAMES, Dataset
@@ -27,6 +28,11 @@ from .render import LINES_MAX_POINTS
 from .splat import CloudOrder, render_points
 
 STEP_SLICE_S = 0.1  # stepping time per request before the frame reached so far is shown
+# The responsibility field is computed on a grid of one sample per FIELD_PIXELS x FIELD_PIXELS
+# device pixels and drawn smoothly upscaled (1280x800 at K=10: see tests/test_canvas_plot.py)
+FIELD_PIXELS = 3
+# Points that changed cluster in an assignment step are ringed up to this many points
+CHANGED_MAX_POINTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class Frame:
     viewport: Viewport = None
     image: np.ndarray = None  # (H, W) uint32 premultiplied ARGB of the points
     field_image: np.ndarray = None  # (h, w) uint32 ARGB background, data rect = viewport
+    regions: np.ndarray = None  # (K, 2) centres whose exact Voronoi cells are the background (hard)
+    changed: np.ndarray = None  # indices of the points whose cluster this assignment step changed
     seconds: dict = field(default_factory=dict)
 
 
@@ -86,6 +94,8 @@ class _Worker(QObject):
         self._run_id = 0
         self._cloud = None  # (points array, CloudOrder, Dataset or None): kept while the points are
         self._colour_cache = None  # ((run id, source index, lines), colours, labels)
+        self._field_cache = None  # ((run id, source index, viewport), field image)
+        self._changed_cache = None  # ((run id, index), changed indices)
 
     @Slot(object)
     def handle(self, req):
@@ -166,36 +176,86 @@ class _Worker(QObject):
                     labels = None
                 self._colour_cache = (key, colours, labels)
         timings["colours"] = time.perf_counter() - t0 - sum(timings.values())
-        image = field_image = None
+        image = field_image = regions = changed = None
         if viewport is not None and viewport.width > 0 and viewport.height > 0:
             t1 = time.perf_counter()
             image = render_points(cloud.points, cloud.colours(colours), viewport.transform(),
                                   viewport.width, viewport.height, viewport.radius)
             timings["splat"] = time.perf_counter() - t1
-            if viewport.field and run is not None and run.responsibility_source(index) is not None:
-                field_image = self._field(run, index, viewport)
+            source = run.responsibility_source(index) if run is not None else None
+            if viewport.field and source is not None:
+                t1 = time.perf_counter()
+                if run.algorithm.hard:
+                    # exact Voronoi cells, drawn as polygons by the canvas (gui/regions.py)
+                    regions = np.asarray(run.history[source].centres)[:, :2]
+                else:
+                    field_image = self._field(run_id, run, source, viewport)
+                timings["field"] = time.perf_counter() - t1
+        if run is not None and n <= CHANGED_MAX_POINTS:
+            changed = self._changed(run_id, run, index)
         return Frame(run_id=run_id, index=index, history=history, finished=finished, stop_reason=stop_reason,
                      colours=colours, labels=labels, viewport=viewport, image=image,
-                     field_image=field_image, seconds=timings)
+                     field_image=field_image, regions=regions, changed=changed, seconds=timings)
 
-    def _field(self, run, index, vp, cells=160):
-        """Responsibilities (or nearest centre) over a grid: a light background map."""
-        w = cells
-        h = max(2, int(round(cells * vp.height / max(vp.width, 1))))
-        xs = np.linspace(vp.x0, vp.x1, w)
-        ys = np.linspace(vp.y1, vp.y0, h)  # row 0 at the top
-        grid = Dataset(np.c_[np.repeat(xs[None], h, 0).ravel(), np.repeat(ys[:, None], w, 1).ravel()])
-        source = run.history[run.responsibility_source(index)]
-        alg = run.algorithm
-        K = source.n_clusters
-        if alg.hard:
-            colours = point_colours(K, labels=alg.labels(grid, source))
-        else:
-            colours = point_colours(K, responsibilities=alg.responsibilities(grid, source, np.float32))
-        # wash towards white so points stay readable on top
-        rgb = np.stack([(colours >> s) & 255 for s in (16, 8, 0)], axis=-1).astype(np.float32)
-        rgb = 255 - (255 - rgb) * 0.28
-        return pack_argb(rgb.astype(np.uint32)).astype(np.uint32).reshape(h, w)
+    def _changed(self, run_id, run, index):
+        """Indices of the points whose most responsible cluster the responsibility half-step ``index``
+        changed (None at any other half-step, or at the first one: nothing was assigned before)."""
+        snap = run.history[index]
+        if snap.phase != run.description.responsibility_phase:
+            return None
+        before = index - 2  # the previous responsibility half-step
+        if before < 0 or run.history[before].phase != snap.phase:
+            return None
+        key = (run_id, index)
+        if self._changed_cache is not None and self._changed_cache[0] == key:
+            return self._changed_cache[1]
+        changed = np.flatnonzero(run.labels(index) != run.labels(before))
+        self._changed_cache = (key, changed)
+        return changed
+
+    def _field(self, run_id, run, source, vp):
+        """Responsibilities over the viewport, one sample per FIELD_PIXELS² device pixels: a light
+        background map, recomputed only when the half-step shown or the view changes."""
+        key = (run_id, source, vp.x0, vp.x1, vp.y0, vp.y1, vp.width, vp.height)
+        if self._field_cache is not None and self._field_cache[0] == key:
+            return self._field_cache[1]
+        image = field_image(run.algorithm, run.history[source], vp)
+        self._field_cache = (key, image)
+        return image
+
+
+def field_image(algorithm, snapshot, vp, pixels=FIELD_PIXELS):
+    """(h, w) uint32 ARGB: r_k(x) blended and washed light, sampled at the centres of blocks of
+    ``pixels`` x ``pixels`` device pixels of viewport ``vp`` (row 0 at the top)."""
+    w = max(2, -(-vp.width // pixels))
+    h = max(2, -(-vp.height // pixels))
+    # sample centres: the image's w columns span exactly x0..x1 when drawn over the viewport
+    xs = vp.x0 + (np.arange(w) + 0.5) * ((vp.x1 - vp.x0) / w)
+    ys = vp.y1 - (np.arange(h) + 0.5) * ((vp.y1 - vp.y0) / h)
+    grid = Dataset(np.c_[np.tile(xs, h), np.repeat(ys, w)])
+    K = snapshot.n_clusters
+    if algorithm.hard:
+        colours = point_colours(K, labels=algorithm.labels(grid, snapshot))
+    else:
+        colours = point_colours(K, responsibilities=algorithm.responsibilities(grid, snapshot, np.float32))
+    # wash towards white so points stay readable on top
+    return wash(colours).reshape(h, w)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _wash(colours, keep, out):
+    for i in prange(colours.shape[0]):
+        c = colours[i]
+        r = 255.0 - (255.0 - ((c >> 16) & 255)) * keep
+        g = 255.0 - (255.0 - ((c >> 8) & 255)) * keep
+        b = 255.0 - (255.0 - (c & 255)) * keep
+        out[i] = (np.uint32(255) << 24) | (np.uint32(r + 0.5) << 16) | (np.uint32(g + 0.5) << 8) | np.uint32(b + 0.5)
+
+
+def wash(colours, keep=0.28):
+    out = np.empty_like(colours)
+    _wash(colours, np.float64(keep), out)
+    return out
 
 
 class EngineClient(QObject):
@@ -274,6 +334,7 @@ def warm_up():
         else:
             point_colours(2, responsibilities=run.responsibilities(dtype=np.float32))
     render_points(X, point_colours(2, n_points=len(X)), ((1, 0, 0), (0, 1, 0)), 4, 4, 1.0)
+    wash(point_colours(2, n_points=4))
     pack_argb(hex_to_rgb(UNASSIGNED_HEX))
     cluster_rgb(3)
     return True
