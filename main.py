@@ -11,8 +11,8 @@ import json
 import sys
 
 from engine.command_line import add_scenario_arguments, input_paths, limited, scenario_from_args
-from engine.settings import (DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_STRIP_COLS, FPS, GIF_LOOP,
-                             STRIP_COLS)
+from engine.settings import DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_PANELS, FPS, GIF_LOOP, PANELS, STRIP_COLS
+
 
 COMMANDS = ("run", "export", "bench")
 
@@ -33,7 +33,8 @@ def build_parser():
     run = sub.add_parser("run", help="run an algorithm headless and write a JSON trace")
     add_scenario_arguments(run)
     run.add_argument("--out", metavar="TRACE.json", help="trace file (default: standard output)")
-    export = sub.add_parser("export", help="render the frames of a run headless (PNG/SVG/GIF/MP4/strip)")
+    export = sub.add_parser("export", help="render the frames of a run headless "
+                            "(PNG/SVG/GIF/MP4/strip/slide deck)")
     export.add_argument("session", nargs="?", metavar="SESSION.json",
                         help="a saved session (instead of the data and algorithm flags)")
     add_scenario_arguments(export)
@@ -49,14 +50,27 @@ def build_parser():
     out.add_argument("--loop", type=limited(GIF_LOOP), default=DEFAULT_GIF_LOOP,
                      help=f"GIF repeats, 0 = forever (default), {GIF_LOOP.describe()}")
     out.add_argument("--mp4", metavar="FILE", help="an MP4 video (needs the optional video dependency)")
-    out.add_argument("--strip", metavar="FILE", help="one image with a grid of captioned panels")
-    out.add_argument("--cols", type=limited(STRIP_COLS), default=DEFAULT_STRIP_COLS,
-                     help=f"strip columns (default {DEFAULT_STRIP_COLS}, {STRIP_COLS.describe()})")
+    out.add_argument("--strip", metavar="FILE", help="one image (--size, 16:9 by default) with a grid of "
+                     "panels of the key half-steps, one legend")
+    out.add_argument("--cols", type=limited(STRIP_COLS), default=None,
+                     help=f"strip columns (default: what gives the panels most room; {STRIP_COLS.describe()})")
+    out.add_argument("--deck", metavar="FILE", help="a slide deck, .pptx (a picture and an editable title "
+                     "per slide) or .pdf (vector, real text): one 16:9 slide per key half-step")
+    out.add_argument("--panels", type=limited(PANELS), default=DEFAULT_PANELS,
+                     help=f"key half-steps in a strip or deck (default {DEFAULT_PANELS}, {PANELS.describe()}): "
+                     "initialisation, first assignment and refit, the biggest changes of the objective, the end")
     out.add_argument("--transparent", action="store_true", help="transparent background")
     out.add_argument("--no-caption", action="store_true", help="leave out the step name and objective")
     out.add_argument("--no-legend", action="store_true", help="leave out the cluster legend")
     out.add_argument("--cost-plot", action="store_true", help="add the objective plot under the canvas")
     out.add_argument("--lines", action="store_true", help="draw lines from points to their centre")
+    out.add_argument("--regions", action="store_true", help="the field: nearest-centre regions (k-means) "
+                     "or the responsibility colours (soft k-means, EM) under the points")
+    out.add_argument("--axes", action="store_true", help="light tick labels along the canvas' edges")
+    out.add_argument("--true-mixture", action="store_true",
+                     help="draw the mixture the points were sampled from (dotted 1σ and 2σ ellipses)")
+    out.add_argument("--saved-view", action="store_true", help="a session's view as on screen "
+                     "(default: fit the data and the centres tightly)")
     bench = sub.add_parser("bench", help="measure engine and drawing speed")
     bench.add_argument("--n", type=int, default=1_000_000, help="points (default 1,000,000)")
     bench.add_argument("--k", type=int, default=10, help="clusters (default 10)")
@@ -108,35 +122,49 @@ def cmd_export(args):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
     from PySide6.QtGui import QGuiApplication
 
+    from engine.command_line import mixture_from_args
     from engine.files import check_output_path
     from engine.session_file import load_session
     from engine.settings import DisplayOptions
-    from gui.export import (ExportOptions, FrameRenderer, export_frames, export_gif, export_mp4,
-                            export_strip, frame_indices, parse_size)
-    if not (args.frames or args.gif or args.mp4 or args.strip):
-        raise ValueError("nothing to export: give --frames DIR, --gif FILE, --mp4 FILE or --strip FILE")
+    from gui.deck import check_deck_path, export_deck
+    from gui.export import (ExportOptions, FrameRenderer, export_frames, export_gif, export_mp4, export_strip,
+                            frame_indices, key_half_steps, parse_size)
+    if not (args.frames or args.gif or args.mp4 or args.strip or args.deck):
+        raise ValueError("nothing to export: give --frames DIR, --gif FILE, --mp4 FILE, --strip FILE "
+                         "or --deck FILE")
     width, height = parse_size(args.size)
-    view, display = None, DisplayOptions()
+    if args.deck:
+        check_deck_path(args.deck)
+    view, display, mixture = None, DisplayOptions(), None
     inputs = [args.session] if args.session else input_paths(args)
-    for output in (args.gif, args.mp4, args.strip):
+    for output in (args.gif, args.mp4, args.strip, args.deck):
         check_output_path(output, inputs)
     if args.session:
         if args.data or args.sample:
             raise ValueError("give a session or --data/--sample, not both")
         data = load_session(args.session)
-        scenario, view, display = data.scenario(), data.view, data.display
+        scenario, display, mixture = data.scenario(), data.display, data.mixture
+        view = data.view if args.saved_view else None
         if not len(scenario.points):
             raise ValueError(f"{args.session}: the session has no points")
     else:
+        if args.saved_view:
+            raise ValueError("--saved-view needs a session file")
         scenario = scenario_from_args(args)
+        mixture = mixture_from_args(args)
+    if args.true_mixture and mixture is None:
+        raise ValueError("--true-mixture needs points sampled from a mixture (--sample or a session with one)")
     app = QGuiApplication.instance() or QGuiApplication(["clusterlab-export"])  # noqa: F841
     run = scenario.start().run()
+    display = display.replace(lines=args.lines or display.lines, field=args.regions or display.field,
+                              true_mixture=args.true_mixture or display.true_mixture, marker_scale=1.0)
     options = ExportOptions(width=width, height=height, transparent=args.transparent,
                             caption=not args.no_caption, legend=not args.no_legend,
-                            cost_plot=args.cost_plot, view=view,
-                            display=display.replace(lines=args.lines or display.lines, marker_scale=1.0))
+                            cost_plot=args.cost_plot, view=view, axes=args.axes, mixture=mixture,
+                            display=display)
     renderer = FrameRenderer(run, options)
     indices = frame_indices(run, args.frame_every)
+    keys = key_half_steps(run, args.panels)
     t0 = time.perf_counter()
     done = []
     if args.frames:
@@ -146,9 +174,11 @@ def cmd_export(args):
     if args.mp4:
         done.append(str(export_mp4(renderer, args.mp4, indices, args.fps)))
     if args.strip:
-        path, (rows, cols) = export_strip(renderer, args.strip, indices, args.cols)
+        path, (rows, cols) = export_strip(renderer, args.strip, keys, args.cols)
         done.append(f"{path} ({rows}x{cols} panels)")
-    print(f"exported {len(indices)} half-steps ({'converged' if run.converged else 'not converged'}, "
+    if args.deck:
+        done.append(f"{export_deck(renderer, args.deck, keys)} ({len(keys)} slides)")
+    print(f"exported {len(run.history)} half-steps ({'converged' if run.converged else 'not converged'}, "
           f"{run.n_iter} iterations) in {time.perf_counter() - t0:.2f} s: " + "; ".join(done))
     return 0
 

@@ -168,4 +168,5 @@ DEFAULT_INIT = "kmeans++"
 FPS = Limit(float, 0.1, 100.0)  # a GIF frame lasts 10 ms to 10 s
 GIF_LOOP = Limit(int, 0, 65_535)  # repeats, 0 = forever (the GIF field is 16 bits)
 STRIP_COLS = Limit(int, 1, 16)
-DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_STRIP_COLS = 4.0, 0, 4
+PANELS = Limit(int, 1, 64)  # key half-steps in a strip or a deck
+DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_STRIP_COLS, DEFAULT_PANELS = 4.0, 0, 4, 8

@@ -8,6 +8,7 @@ engine worker, with progress and cancel.
 """
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,20 +16,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image as PILImage
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPolygonF, QTransform
 from PySide6.QtSvg import QSvgGenerator
 
-from engine.captions import short_caption, state_caption
+from engine.captions import format_value, short_caption, state_caption
+from engine.data import Dataset
 from engine.description import INIT_PHASE
 from engine.files import atomic_output
-from engine.settings import FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
+from engine.settings import DEFAULT_PANELS, FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
 
-from .palette import REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX, run_colours
-from .render import LINES_MAX_POINTS, Overlay, cluster_qcolor, fit_rect, paint_overlay, trails_until
+from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX, pack_argb, point_colours, run_colours
+from .render import FIT_MIN_PAD, LINES_MAX_POINTS, Overlay, cluster_qcolor, paint_overlay, trails_until
 from .splat import marker_radius, render_points
 
 SVG_VECTOR_MAX_POINTS = 5_000  # above this an SVG embeds the points as one image
 MIN_AREA_PX = 8  # a drawing area smaller than this is refused, never painted
+FRAME_MARGIN = 0.03  # fitting the data and centres: this fraction of their extent on each side
+FIELD_WASH = 0.28  # the field's colours, washed towards white as on the canvas (gui/worker.py)
+# the cost plot: one marker shape per objective (the primary first), coloured by phase
+OBJECTIVE_MARKERS = ("circle", "diamond", "square", "triangle")
 
 
 class ExportCancelled(Exception):
@@ -44,7 +50,77 @@ class ExportOptions:
     legend: bool = True
     cost_plot: bool = False
     display: DisplayOptions = dataclasses.field(default_factory=DisplayOptions)
-    view: tuple = None  # (x0, x1, y0, y1); None: the data's bounds, padded
+    view: tuple = None  # (x0, x1, y0, y1) "as on screen"; None: fit the data and every centre
+    axes: bool = False  # light tick labels along the canvas' edges
+    mixture: object = None  # the session's true mixture, drawn when display.true_mixture
+
+
+def fit_view(run, margin=FRAME_MARGIN):
+    """(x0, x1, y0, y1): the points and every centre of the run, with a tight margin.
+
+    Fixed for the whole run so consecutive frames line up; the centres' trails stay inside.
+    """
+    X = run.data.X[:, :2]
+    centres = np.vstack([np.asarray(s.centres)[:, :2] for s in run.history])
+    lo = np.minimum(X.min(axis=0), centres.min(axis=0))
+    hi = np.maximum(X.max(axis=0), centres.max(axis=0))
+    extent = hi - lo
+    pad = np.where(extent > 0, extent * margin, FIT_MIN_PAD)
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+
+
+def key_half_steps(run, max_panels=DEFAULT_PANELS):
+    """The half-steps worth a panel or a slide, in order: the initialisation, the first
+    responsibility step and refit, the steps where the primary objective changes most, and
+    the last half-step (convergence); every half-step when there are no more than ``max_panels``."""
+    if int(max_panels) < 1:
+        raise ValueError(f"panels must be at least 1, got {max_panels}")
+    last = len(run.history) - 1
+    if last + 1 <= max_panels:
+        return list(range(last + 1))
+    picks = []
+    for i in (0, last, 1, 2):
+        if i <= last and i not in picks and len(picks) < max_panels:
+            picks.append(i)
+    description = run.description
+    values = [description.objective(s) for s in run.history]
+    changes = []
+    for i in range(1, last + 1):
+        a, b = values[i - 1], values[i]
+        if a is not None and b is not None and np.isfinite(a) and np.isfinite(b):
+            changes.append((-abs(b - a), i))
+    for _, i in sorted(changes):
+        if len(picks) >= max_panels:
+            break
+        if i not in picks:
+            picks.append(i)
+    return sorted(picks)
+
+
+def panel_title(description, snapshot):
+    """A panel's or a slide's short title: "Refitting step 3 — J = 560.8"."""
+    title = short_caption(description, snapshot)
+    value = description.objective(snapshot)
+    if value is None:
+        return title
+    return f"{title} — {description.primary.symbol} = {format_value(value)}"
+
+
+def nice_ticks(lo, hi, n=4):
+    """Round tick values covering [lo, hi] (about ``n`` of them)."""
+    span = hi - lo
+    if not np.isfinite(span) or span <= 0:
+        return [lo]
+    raw = span / max(n, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    ticks = []
+    t = first
+    while t <= hi + step * 1e-9 and len(ticks) < 50:
+        ticks.append(0.0 if abs(t) < step * 1e-9 else t)
+        t += step
+    return ticks
 
 
 def parse_size(text):
@@ -78,14 +154,19 @@ class FrameRenderer:
         if options.view is not None:
             self.view = tuple(float(v) for v in options.view)
         else:
-            self.view = fit_rect(run.data.X)
+            self.view = fit_view(run)
         self._colour_cache = (None, None)
+        self._field_cache = {}
+        self.scale_floor = 0.4  # a strip's panels raise it so markers stay readable
 
     # -- layout ----------------------------------------------------------------
+    def _scale(self, h):
+        return max(h / 800.0, self.scale_floor)
+
     def _layout(self, w, h):
         """Rectangles for the caption, the canvas and the cost plot, and a size scale."""
         o = self.options
-        scale = max(h / 800.0, 0.4)
+        scale = self._scale(h)
         top = 0.0
         caption = None
         if o.caption:
@@ -97,7 +178,10 @@ class FrameRenderer:
             cost = QRectF(0, h - 0.27 * h, w, 0.27 * h)
             bottom = cost.top()
         pad = 12 * scale
-        area = QRectF(pad, top + pad, w - 2 * pad, bottom - top - 2 * pad)
+        left = bottom_room = 0.0
+        if o.axes:  # room for the tick labels left of and under the canvas
+            left, bottom_room = 58 * scale, 22 * scale
+        area = QRectF(pad + left, top + pad, w - 2 * pad - left, bottom - top - 2 * pad - bottom_room)
         if area.width() < MIN_AREA_PX or area.height() < MIN_AREA_PX:
             raise ValueError(f"a {w}x{h} frame leaves no room to draw the points once the caption "
                              f"and plot are placed; make it larger")
@@ -111,9 +195,24 @@ class FrameRenderer:
         mx, my = (x0 + x1) / 2, (y0 + y1) / 2
         return QTransform(s, 0, 0, -s, cx - s * mx, cy + s * my)
 
+    @staticmethod
+    def _visible(to_device, area):
+        """(x0, x1, y0, y1): the data rectangle that ``area`` shows."""
+        inverse, _ = to_device.inverted()
+        a, b = inverse.map(area.topLeft()), inverse.map(area.bottomRight())
+        return (min(a.x(), b.x()), max(a.x(), b.x()), min(a.y(), b.y()), max(a.y(), b.y()))
+
+    def data_aspect(self):
+        x0, x1, y0, y1 = self.view
+        return (x1 - x0) / (y1 - y0)
+
     # -- content ---------------------------------------------------------------
     def caption(self, index):
         return state_caption(self.run.description, self.run.history[index])
+
+    def title(self, index):
+        """Short title for a strip panel or a slide: "Refitting step 3 — J = 560.8"."""
+        return panel_title(self.run.description, self.run.history[index])
 
     def _colours(self, index):
         source = self.run.responsibility_source(index)
@@ -130,6 +229,7 @@ class FrameRenderer:
         if (display.lines and self.run.responsibility_source(index) is not None
                 and self.run.data.n_samples <= LINES_MAX_POINTS):
             labels = self.run.labels(index)
+        mixture = self.options.mixture if display.true_mixture else None
         return Overlay(
             centres=np.asarray(snap.centres)[:, :2],
             covariances=(np.asarray(snap.covariances)[:, :2, :2]
@@ -137,7 +237,56 @@ class FrameRenderer:
             weights=snap.weights, empty=snap.empty,
             trails=trails_until(self.run.history, index, self.run.description) if display.trails else None,
             points=self.run.data.X[:, :2] if labels is not None else None, labels=labels,
+            true_mixture=mixture if mixture is not None and mixture.means.shape[1] >= 2 else None,
             marker_scale=scale * display.marker_scale)
+
+    def _paint_field(self, painter, to_device, area, index):
+        """The canvas' field: nearest-centre regions (hard algorithms, exact cells) or the
+        responsibility colours over a grid (soft), washed towards white, under the points.
+        As on the canvas, the parameters are those that coloured the points (none at init)."""
+        source = self.run.responsibility_source(index)
+        if source is None:
+            return
+        snap = self.run.history[source]
+        visible = self._visible(to_device, area)
+        if self.run.algorithm.hard:
+            try:
+                from .regions import paint_regions
+            except ImportError:
+                paint_regions = None
+            if paint_regions is not None:
+                painter.save()
+                paint_regions(painter, to_device, np.asarray(snap.centres)[:, :2], visible)
+                painter.restore()
+                return
+        # half the frame's resolution, smoothly scaled: a wash, not a pixel-exact map
+        gw, gh = max(int(area.width() / 2), 2), max(int(area.height() / 2), 2)
+        key = (source, gw, gh, visible)
+        if key not in self._field_cache:
+            x0, x1, y0, y1 = visible
+            xs = np.linspace(x0, x1, gw)
+            ys = np.linspace(y1, y0, gh)  # row 0 at the top
+            grid = np.c_[np.repeat(xs[None], gh, 0).ravel(), np.repeat(ys[:, None], gw, 1).ravel()]
+            D = self.run.data.n_features
+            if D > 2:  # the plane through the data's mean
+                grid = np.c_[grid, np.repeat(self.run.data.X[:, 2:].mean(axis=0)[None], len(grid), 0)]
+            alg = self.run.algorithm
+            K = snap.n_clusters
+            if alg.hard:
+                colours = point_colours(K, labels=alg.labels(Dataset(grid), snap))
+            else:
+                colours = point_colours(K, responsibilities=alg.responsibilities(Dataset(grid), snap, np.float32))
+            rgb = np.stack([(colours >> s) & 255 for s in (16, 8, 0)], axis=-1).astype(np.float32)
+            rgb = 255 - (255 - rgb) * FIELD_WASH
+            pixels = np.ascontiguousarray(pack_argb(rgb.astype(np.uint32)).astype(np.uint32).reshape(gh, gw))
+            image = QImage(pixels.data, gw, gh, 4 * gw, QImage.Format.Format_ARGB32).copy()
+            if len(self._field_cache) > 4:
+                self._field_cache.clear()
+            self._field_cache[key] = image
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(area, self._field_cache[key])
+        painter.restore()
 
     def paint(self, painter, index, w, h, vector=False):
         """Paint half-step ``index`` into a w x h device with ``painter``."""
@@ -145,9 +294,14 @@ class FrameRenderer:
         caption, area, cost, scale = self._layout(w, h)
         if not o.transparent:
             painter.fillRect(QRectF(0, 0, w, h), QColor("white"))
-        to_device = self._to_device(area)
+        # inset by a centre marker's radius, so no point or centre at the data's edge is cut
+        inset = 12 * scale * o.display.marker_scale
+        to_device = self._to_device(area.adjusted(inset, inset, -inset, -inset)
+                                    if min(area.width(), area.height()) > 6 * inset else area)
         painter.save()
         painter.setClipRect(area)
+        if o.display.field:
+            self._paint_field(painter, to_device, area, index)
         X = self.run.data.X[:, :2]
         colours = self._colours(index)
         radius = marker_radius(len(X), scale * o.display.marker_scale)
@@ -165,12 +319,14 @@ class FrameRenderer:
         painter.setPen(QPen(QColor(170, 170, 170), 1.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(area)
+        if o.axes:
+            self._paint_axes(painter, to_device, area, scale)
         if caption is not None:
             self._paint_caption(painter, caption, self.caption(index), scale)
         if o.legend:
-            self._paint_legend(painter, area, scale)
+            self._paint_legend(painter, area, to_device, scale, w)
         if cost is not None:
-            self._paint_cost(painter, cost, index, scale)
+            self._paint_cost(painter, cost, [index], scale)
 
     @staticmethod
     def _paint_point_vectors(painter, to_device, X, colours, radius):
@@ -180,6 +336,29 @@ class FrameRenderer:
             painter.setBrush(colour)
             painter.setPen(QPen(colour.darker(180), max(radius * 0.2, 0.6)))
             painter.drawEllipse(to_device.map(QPointF(float(x), float(y))), radius, radius)
+
+    def _paint_axes(self, painter, to_device, area, scale):
+        """Light tick labels along the canvas' left and bottom edges, at round data values."""
+        x0, x1, y0, y1 = self._visible(to_device, area)
+        font = QFont()
+        font.setPixelSize(max(int(13 * scale), 8))
+        painter.setFont(font)
+        tick = 5 * scale
+        for x in nice_ticks(x0, x1, max(int(area.width() / (110 * scale)), 2)):
+            px = to_device.map(QPointF(x, 0.0)).x()
+            painter.setPen(QPen(QColor(190, 190, 190), 1.0))
+            painter.drawLine(QPointF(px, area.bottom()), QPointF(px, area.bottom() + tick))
+            painter.setPen(QColor(130, 130, 130))
+            painter.drawText(QRectF(px - 50 * scale, area.bottom() + tick, 100 * scale, 18 * scale),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, format_value(x))
+        for y in nice_ticks(y0, y1, max(int(area.height() / (80 * scale)), 2)):
+            py = to_device.map(QPointF(0.0, y)).y()
+            painter.setPen(QPen(QColor(190, 190, 190), 1.0))
+            painter.drawLine(QPointF(area.left() - tick, py), QPointF(area.left(), py))
+            painter.setPen(QColor(130, 130, 130))
+            painter.drawText(QRectF(area.left() - 58 * scale, py - 9 * scale, 58 * scale - tick - 2 * scale,
+                                    18 * scale),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, format_value(y))
 
     @staticmethod
     def _paint_caption(painter, rect, text, scale):
@@ -191,77 +370,152 @@ class FrameRenderer:
         painter.drawText(rect.adjusted(16 * scale, 0, -16 * scale, 0),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
-    def _paint_legend(self, painter, area, scale):
+    def legend_entries(self):
         K = self.run.current.n_clusters
+        word = self.run.description.cluster_word
+        return [f"{word} {k + 1}" for k in range(K)]
+
+    def _paint_legend(self, painter, area, to_device, scale, w):
+        """One row per cluster: beside the data where the frame has room, else over its corner."""
+        labels = self.legend_entries()
         font = QFont()
         font.setPixelSize(max(int(16 * scale), 8))
         painter.setFont(font)
         row = 24 * scale
-        width = 120 * scale
-        box = QRectF(area.right() - width - 10 * scale, area.top() + 10 * scale, width, row * K + 10 * scale)
+        width = max(QFontMetricsF(font).horizontalAdvance(t) for t in labels) + 42 * scale
+        height = row * len(labels) + 10 * scale
+        _, x1, _, y1 = self.view
+        data_right = min(to_device.map(QPointF(x1, y1)).x(), area.right())
+        data_top = max(to_device.map(QPointF(x1, y1)).y(), area.top())
+        if area.right() - data_right >= width + 20 * scale:  # spare room right of the data
+            box = QRectF(data_right + 14 * scale, data_top + 4 * scale, width, height)
+        else:
+            box = QRectF(area.right() - width - 10 * scale, area.top() + 10 * scale, width, height)
         painter.setPen(QPen(QColor(180, 180, 180), 1.0))
         painter.setBrush(QColor(255, 255, 255, 220))
         painter.drawRoundedRect(box, 4 * scale, 4 * scale)
-        weights = self.run.current.weights
-        for k in range(K):
+        for k, label in enumerate(labels):
             y = box.top() + 5 * scale + row * (k + 0.5)
             painter.setPen(QPen(QColor("black"), 1.5 * scale))
             painter.setBrush(cluster_qcolor(k))
             painter.drawEllipse(QPointF(box.left() + 16 * scale, y), 7 * scale, 7 * scale)
             painter.setPen(QColor(30, 30, 30))
-            label = f"cluster {k + 1}" if weights is None else f"k={k + 1}"
-            painter.drawText(QRectF(box.left() + 30 * scale, y - row / 2, width - 34 * scale, row),
+            painter.drawText(QRectF(box.left() + 30 * scale, y - row / 2, width - 32 * scale, row),
                              Qt.AlignmentFlag.AlignVCenter, label)
 
-    def _paint_cost(self, painter, rect, index, scale):
-        """The objective over the whole run, a dot per half-step, the current one marked."""
+    @staticmethod
+    def _marker(painter, shape, p, r):
+        if shape == "circle":
+            painter.drawEllipse(p, r, r)
+        elif shape == "square":
+            painter.drawRect(QRectF(p.x() - r * 0.85, p.y() - r * 0.85, 1.7 * r, 1.7 * r))
+        elif shape == "diamond":
+            r = r * 1.25
+            painter.drawPolygon(QPolygonF([QPointF(p.x(), p.y() - r), QPointF(p.x() + r, p.y()),
+                                           QPointF(p.x(), p.y() + r), QPointF(p.x() - r, p.y())]))
+        else:
+            r = r * 1.2
+            painter.drawPolygon(QPolygonF([QPointF(p.x(), p.y() - r), QPointF(p.x() + r, p.y() + r * 0.8),
+                                           QPointF(p.x() - r, p.y() + r * 0.8)]))
+
+    def _paint_cost(self, painter, rect, marks, scale):
+        """Every objective over the whole run (dots coloured by phase, a shape per objective),
+        the half-steps in ``marks`` marked by a vertical line."""
         hist = self.run.history
         description = self.run.description
-        label = description.primary.name
+        objectives = description.objectives
         refit_phase = description.refit_phase
-        values = np.array([np.nan if description.objective(s) is None else description.objective(s)
-                           for s in hist])
+        series = [np.array([np.nan if getattr(s, o.field) is None else float(getattr(s, o.field))
+                            for s in hist]) for o in objectives]
         font = QFont()
         font.setPixelSize(max(int(14 * scale), 8))
         painter.setFont(font)
-        ok = np.isfinite(values)
-        lo, hi = (np.nanmin(values), np.nanmax(values)) if ok.any() else (0.0, 0.0)
-        tick_labels = ((f"{hi:.4g}", Qt.AlignmentFlag.AlignTop), (f"{lo:.4g}", Qt.AlignmentFlag.AlignBottom))
-        # the axis sits right of its widest label, so "3.016e+05" is never clipped
-        label_w = max(QFontMetricsF(font).horizontalAdvance(t) for t, _ in tick_labels) + 10 * scale
-        plot = rect.adjusted(label_w + 4 * scale, 14 * scale, -24 * scale, -34 * scale)
+        metrics = QFontMetricsF(font)
+        finite = np.concatenate([v[np.isfinite(v)] for v in series])
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 0.0)
+        if hi == lo:
+            lo, hi = lo - 0.5 * (abs(lo) or 1.0), hi + 0.5 * (abs(hi) or 1.0)
+        ticks = [t for t in nice_ticks(lo, hi, 3) if lo <= t <= hi] or [lo, hi]
+        tick_text = [format_value(t) for t in ticks]
+        # the y label (rotated) and the widest tick label sit left of the axis: never clipped
+        label_h = metrics.height() + 6 * scale
+        label_w = max(metrics.horizontalAdvance(t) for t in tick_text) + 10 * scale
+        legend_h = metrics.height() + 6 * scale
+        plot = rect.adjusted(label_h + label_w + 8 * scale, 14 * scale + legend_h, -24 * scale,
+                             -(metrics.height() * 2 + 12 * scale))
+        if plot.width() < 10 or plot.height() < 10:
+            return
         painter.setPen(QPen(QColor(120, 120, 120), 1.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.drawLine(plot.bottomLeft(), plot.topLeft())
-        painter.setPen(QColor(60, 60, 60))
-        painter.drawText(QRectF(plot.left(), plot.bottom() + 4 * scale, plot.width(), 24 * scale),
-                         Qt.AlignmentFlag.AlignHCenter, f"half-step ({label})")
-        if not ok.any():
-            return
-        span = (hi - lo) or 1.0
-        for text, align in tick_labels:
-            painter.drawText(QRectF(rect.left(), plot.top() - 6 * scale, label_w, plot.height() + 12 * scale),
-                             align | Qt.AlignmentFlag.AlignRight, text)
         n = max(len(hist) - 1, 1)
+        span = hi - lo
 
         def at(i, v):
             return QPointF(plot.left() + plot.width() * i / n, plot.bottom() - plot.height() * (v - lo) / span)
 
-        pts = [at(i, v) for i, v in enumerate(values) if np.isfinite(v)]
-        painter.setPen(QPen(QColor(140, 140, 140), 1.5 * scale))
-        for a, b in zip(pts, pts[1:]):
-            painter.drawLine(a, b)
-        for i, v in enumerate(values):
-            if not np.isfinite(v):
-                continue
-            colour = QColor(REFIT_STEP_HEX if hist[i].phase == refit_phase else RESPONSIBILITY_STEP_HEX)
+        painter.setPen(QColor(60, 60, 60))
+        for t, text in zip(ticks, tick_text):
+            y = at(0, t).y()
+            painter.setPen(QPen(QColor(225, 225, 225), 1.0))
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(QColor(60, 60, 60))
+            painter.drawText(QRectF(plot.left() - label_w - 4 * scale, y - metrics.height() / 2,
+                                    label_w, metrics.height()),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+        for i in nice_ticks(0, n, min(6, n)):
+            if float(i).is_integer():
+                x = at(i, lo).x()
+                painter.drawText(QRectF(x - 30 * scale, plot.bottom() + 3 * scale, 60 * scale, metrics.height()),
+                                 Qt.AlignmentFlag.AlignHCenter, str(int(i)))
+        painter.drawText(QRectF(plot.left(), plot.bottom() + metrics.height() + 6 * scale, plot.width(),
+                                metrics.height() + 2 * scale), Qt.AlignmentFlag.AlignHCenter, "half-step")
+        painter.save()  # the y label: the primary objective's name, rotated, left of the ticks
+        painter.translate(rect.left() + 4 * scale, plot.center().y())
+        painter.rotate(-90)
+        painter.drawText(QRectF(-plot.height() / 2 - 40 * scale, 0, plot.height() + 80 * scale, label_h),
+                         Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, description.primary.name)
+        painter.restore()
+        # the legend, above the plot: a shape per objective, a colour per phase
+        x = plot.left()
+        ly = rect.top() + 8 * scale + legend_h / 2
+        r = 4.5 * scale
+        entries = [(OBJECTIVE_MARKERS[j % len(OBJECTIVE_MARKERS)], QColor(90, 90, 90), o.name)
+                   for j, o in enumerate(objectives)] if len(objectives) > 1 else []
+        entries += [("circle", QColor(RESPONSIBILITY_STEP_HEX), f"after {description.responsibility_title}"),
+                    ("circle", QColor(REFIT_STEP_HEX), f"after {description.refit_title}")]
+        for shape, colour, text in entries:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
-            painter.drawEllipse(at(i, v), 4 * scale, 4 * scale)
-        painter.setPen(QPen(QColor(20, 20, 20), 2.0 * scale))
-        x = plot.left() + plot.width() * index / n
-        painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
+            self._marker(painter, shape, QPointF(x + r, ly), r)
+            painter.setPen(QColor(60, 60, 60))
+            tw = metrics.horizontalAdvance(text)
+            painter.drawText(QRectF(x + 2 * r + 5 * scale, ly - legend_h / 2, tw + 4, legend_h),
+                             Qt.AlignmentFlag.AlignVCenter, text)
+            x += 2 * r + 5 * scale + tw + 22 * scale
+        for j, values in enumerate(series):
+            pts = [at(i, v) for i, v in enumerate(values) if np.isfinite(v)]
+            pen = QPen(QColor(PATH_HEX), (1.5 if j == 0 else 1.0) * scale)
+            if j:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            for a, b in itertools.pairwise(pts):
+                painter.drawLine(a, b)
+        for j, values in enumerate(series):
+            shape = OBJECTIVE_MARKERS[j % len(OBJECTIVE_MARKERS)]
+            for i, v in enumerate(values):
+                if not np.isfinite(v):
+                    continue
+                colour = QColor(REFIT_STEP_HEX if hist[i].phase == refit_phase else RESPONSIBILITY_STEP_HEX)
+                painter.setPen(QPen(QColor("white"), 0.8 * scale) if j else Qt.PenStyle.NoPen)
+                painter.setBrush(colour)
+                self._marker(painter, shape, at(i, v), r if j == 0 else r * 0.85)
+        painter.setPen(QPen(QColor(20, 20, 20, 150 if len(marks) > 1 else 255),
+                            (1.2 if len(marks) > 1 else 2.0) * scale))
+        for index in marks:
+            x = plot.left() + plot.width() * index / n
+            painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
 
     # -- outputs ---------------------------------------------------------------
     def image(self, index, w=None, h=None):
@@ -395,38 +649,112 @@ def export_mp4(renderer, path, indices, fps=4.0, progress=None, cancel=None):
     return Path(path)
 
 
-def export_strip(renderer, path, indices, cols=4, progress=None, cancel=None):
-    """One image: a grid of captioned panels, ``cols`` across, each panel a frame."""
-    cols = STRIP_COLS.check(cols, "cols")
+def strip_grid(n, width, height, aspect, cols=None):
+    """(cols, rows) for ``n`` panels in a width x height grid: the most data area per panel
+    (data of width/height ``aspect``), or ``cols`` across when given (at most ``n``)."""
+    if cols:
+        cols = min(int(cols), n)
+        return cols, math.ceil(n / cols)
+    best = None
+    for c in range(1, n + 1):
+        r = math.ceil(n / c)
+        pw, ph = width / c, height / r * 0.86  # a panel's title takes its top 14 %
+        side = min(pw / aspect, ph)  # the data's height in the panel
+        score = side * side * aspect
+        if best is None or score > best[0] * 1.0001:
+            best = (score, c, r)
+    return best[1], best[2]
+
+
+def export_strip(renderer, path, indices, cols=None, progress=None, cancel=None):
+    """One image of the options' size (16:9 by default): a grid of panels, each titled with
+    its half-step and objective, one legend for the whole strip, and the cost plot (when asked
+    for) once along the bottom with every panel's half-step marked. ``cols`` None: as many
+    columns as give the panels the most room."""
+    if cols is not None:
+        cols = STRIP_COLS.check(cols, "cols")
+    if not len(indices):
+        raise ValueError("a strip needs at least one half-step")
     _check_writable(Path(path).parent)
-    w, h = renderer.options.width, renderer.options.height
-    pw, ph = max(w // cols, 16), max(int(round(h / cols)), 16)
-    rows = math.ceil(len(indices) / cols)
-    strip = QImage(pw * cols, ph * rows, QImage.Format.Format_ARGB32_Premultiplied)
-    strip.fill(Qt.GlobalColor.transparent if renderer.options.transparent else Qt.GlobalColor.white)
+    o = renderer.options
+    W, H = o.width, o.height
+    unit = max(H / 1080.0, 0.35)
+    legend_h = max(int(round(52 * unit)), 14) if o.legend else 0
+    cost_h = int(round(0.24 * H)) if o.cost_plot else 0
+    grid_h = H - legend_h - cost_h
+    cols, rows = strip_grid(len(indices), W, grid_h, renderer.data_aspect(), cols)
+    pw, ph = W // cols, grid_h // rows
+    title_h = max(int(round(ph * 0.12)), int(round(38 * unit)), 12)  # readable from the back row
+    if pw < 16 or ph - title_h < 16:
+        raise ValueError(f"a {W}x{H} strip of {len(indices)} panels in {cols} columns leaves no room "
+                         f"to draw; make it larger or use fewer --panels")
+    strip = QImage(W, H, QImage.Format.Format_ARGB32_Premultiplied)
+    strip.fill(Qt.GlobalColor.transparent if o.transparent else Qt.GlobalColor.white)
     painter = QPainter(strip)
-    saved = renderer.options.caption, renderer.options.legend
-    renderer.options.caption, renderer.options.legend = False, False
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    saved = o.caption, o.legend, o.cost_plot, renderer.scale_floor
+    o.caption, o.legend, o.cost_plot = False, False, False
+    # markers as big as on a 1080p frame's 0.8: a panel is small, the room it is shown in is not
+    renderer.scale_floor = max(0.8 * unit, 0.4)
     try:
         for i, index in enumerate(indices):
             _progress(progress, i, len(indices), cancel)
             r, c = divmod(i, cols)
-            label_h = max(int(ph * 0.13), 10)
-            panel = renderer.image(index, pw, ph - label_h)
-            painter.drawImage(c * pw, r * ph + label_h, panel)
-            font = QFont()
-            font.setPixelSize(max(int(label_h * 0.6), 8))
-            font.setBold(True)
-            painter.setFont(font)
-            painter.setPen(QColor(25, 25, 25))
-            painter.drawText(QRectF(c * pw + 6, r * ph, pw - 12, label_h),
-                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             short_caption(renderer.run.description, renderer.run.history[index]))
+            panel = renderer.image(index, pw, ph - title_h)
+            painter.drawImage(c * pw, r * ph + title_h, panel)
+            _fit_text(painter, QRectF(c * pw + 8 * unit, r * ph, pw - 16 * unit, title_h),
+                      renderer.title(index), min(title_h * 0.55, 26 * unit), bold=True)
+        o.caption, o.legend, o.cost_plot, renderer.scale_floor = saved
+        if cost_h:
+            renderer._paint_cost(painter, QRectF(0, grid_h, W, cost_h), indices, max(cost_h / 290.0, 0.4))
+        if legend_h:
+            _paint_strip_legend(painter, renderer, QRectF(0, H - legend_h, W, legend_h), unit)
     finally:
-        renderer.options.caption, renderer.options.legend = saved
+        o.caption, o.legend, o.cost_plot, renderer.scale_floor = saved
         painter.end()
     with atomic_output(path) as tmp:
         if not strip.save(str(tmp), "PNG"):
             raise ValueError(f"{path}: could not write the image")
     _progress(progress, len(indices), len(indices), cancel)
     return Path(path), (rows, cols)
+
+
+def _fit_text(painter, rect, text, pixel_size, bold=False, colour=None, align=Qt.AlignmentFlag.AlignLeft):
+    """``text`` in one line in ``rect``: the font shrinks to fit (down to 8 px), then elides."""
+    font = QFont()
+    font.setBold(bold)
+    size = max(int(pixel_size), 8)
+    font.setPixelSize(size)
+    while size > 8 and QFontMetricsF(font).horizontalAdvance(text) > rect.width():
+        size -= 1
+        font.setPixelSize(size)
+    painter.setFont(font)
+    painter.setPen(colour or QColor(25, 25, 25))
+    text = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
+    painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | align, text)
+
+
+def _paint_strip_legend(painter, renderer, rect, unit):
+    """One legend for the whole strip: the clusters' colours, the centre marker, the trails."""
+    labels = renderer.legend_entries()
+    font = QFont()
+    font.setPixelSize(max(int(20 * unit), 9))
+    painter.setFont(font)
+    metrics = QFontMetricsF(font)
+    r = 8 * unit
+    entries = [(cluster_qcolor(k), text) for k, text in enumerate(labels)]
+    total = sum(2 * r + 8 * unit + metrics.horizontalAdvance(t) + 26 * unit for _, t in entries)
+    x = rect.left() + max((rect.width() - total) / 2, 10 * unit)
+    y = rect.center().y()
+    painter.setPen(QPen(QColor(200, 200, 200), 1.0))
+    painter.drawLine(QPointF(rect.left() + 10 * unit, rect.top()), QPointF(rect.right() - 10 * unit, rect.top()))
+    for colour, text in entries:
+        painter.setPen(QPen(QColor("black"), 1.5 * unit))
+        painter.setBrush(colour)
+        painter.drawEllipse(QPointF(x + r, y), r, r)
+        painter.setPen(QColor(30, 30, 30))
+        tw = metrics.horizontalAdvance(text)
+        painter.drawText(QRectF(x + 2 * r + 8 * unit, rect.top(), tw + 4, rect.height()),
+                         Qt.AlignmentFlag.AlignVCenter, text)
+        x += 2 * r + 8 * unit + tw + 26 * unit

@@ -9,14 +9,16 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QMessageBox,
-                               QProgressDialog, QPushButton, QSpinBox, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLineEdit, QMessageBox, QProgressDialog, QPushButton,
+                               QSpinBox, QWidget)
 
-from engine.settings import DEFAULT_FPS, DEFAULT_STRIP_COLS, FPS, STRIP_COLS
+from engine.settings import DEFAULT_FPS, DEFAULT_PANELS, FPS, PANELS, STRIP_COLS
 
+from .deck import check_deck_path, export_deck
 from .export import (ExportCancelled, ExportOptions, FrameRenderer, export_frames, export_gif,
-                     export_mp4, export_strip, frame_indices)
+                     export_mp4, export_strip, frame_indices, key_half_steps)
+
 
 SIZES = (("1280 × 720", (1280, 720)), ("1920 × 1080 (Full HD)", (1920, 1080)),
          ("3840 × 2160 (4K)", (3840, 2160)), ("1024 × 768 (4:3)", (1024, 768)), ("custom", None))
@@ -32,7 +34,8 @@ def run_export_job(scenario, options, outputs, progress=None, cancel=None):
     """Build the run from the scenario and write ``outputs`` (on the worker thread).
 
     outputs: dict with any of frames=(folder, fmt), gif=(path, fps, loop), mp4=(path, fps),
-    strip=(path, cols), frame=(path, fmt, index), every="half" | "iteration".
+    strip=(path, cols) (cols None: automatic), deck=path (.pptx or .pdf), frame=(path, fmt, index),
+    every="half" | "iteration", panels=N (key half-steps in a strip or deck, default 8).
     """
     run = scenario.start().run()
     renderer = FrameRenderer(run, options)
@@ -54,7 +57,11 @@ def run_export_job(scenario, options, outputs, progress=None, cancel=None):
         written.append(str(export_mp4(renderer, path, indices, fps, progress, cancel)))
     if "strip" in outputs:
         path, cols = outputs["strip"]
-        written.append(str(export_strip(renderer, path, indices, cols, progress, cancel)[0]))
+        keys = key_half_steps(run, outputs.get("panels", DEFAULT_PANELS))
+        written.append(str(export_strip(renderer, path, keys, cols, progress, cancel)[0]))
+    if "deck" in outputs:
+        keys = key_half_steps(run, outputs.get("panels", DEFAULT_PANELS))
+        written.append(str(export_deck(renderer, outputs["deck"], keys, progress, cancel)))
     return written
 
 
@@ -92,8 +99,17 @@ class ExportDialog(QDialog):
         self.legend = QCheckBox("legend")
         self.legend.setChecked(True)
         self.cost = QCheckBox("cost plot under the canvas")
-        for w in (self.transparent, self.caption, self.legend, self.cost):
+        self.regions = QCheckBox("regions / responsibility field under the points")
+        self.regions.setToolTip("k-means: the nearest-centre regions; soft k-means and EM: the "
+                                "responsibility colours")
+        self.axes = QCheckBox("axes: tick labels along the edges")
+        self.on_screen = QCheckBox("view as on screen (default: fit the data and centres)")
+        for w in (self.transparent, self.caption, self.legend, self.cost, self.regions, self.axes,
+                  self.on_screen):
             form.addRow(w)
+        session = getattr(parent, "session", None)
+        if session is not None:  # start from what the window shows
+            self.set_display(session.display)
         if whole_run:
             self.every = QComboBox()
             self.every.addItem("every half-step", "half")
@@ -111,14 +127,32 @@ class ExportDialog(QDialog):
             form.addRow("Frames per second", self.fps)
             self.strip = self._path_row(form, "Slide strip", "PNG (*.png)")
             self.cols = QSpinBox()
-            self.cols.setRange(STRIP_COLS.low, STRIP_COLS.high)
-            self.cols.setValue(DEFAULT_STRIP_COLS)
+            self.cols.setRange(STRIP_COLS.low - 1, STRIP_COLS.high)
+            self.cols.setSpecialValueText("automatic")  # 0: the columns that give the panels most room
+            self.cols.setValue(0)
             form.addRow("Strip columns", self.cols)
+            self.deck = self._path_row(form, "Slide deck (.pptx or .pdf)",
+                                       "PowerPoint (*.pptx);;PDF (*.pdf)")
+            self.panels = QSpinBox()
+            self.panels.setRange(PANELS.low, PANELS.high)
+            self.panels.setValue(DEFAULT_PANELS)
+            self.panels.setToolTip("Key half-steps in the strip or deck: the initialisation, the first "
+                                   "assignment and refit, the biggest changes of the objective, the end")
+            form.addRow("Strip / deck panels", self.panels)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self._on_size()
+
+    def accept(self):
+        if self.whole_run and self.deck.text():
+            try:
+                check_deck_path(self.deck.text())
+            except ValueError as exc:
+                QMessageBox.warning(self, "Slide deck", str(exc))
+                return
+        super().accept()
 
     def _path_row(self, form, label, filter_text="", folder=False):
         edit = QLineEdit()
@@ -151,11 +185,19 @@ class ExportDialog(QDialog):
             self.width_spin.setValue(size[0])
             self.height_spin.setValue(size[1])
 
+    def set_display(self, display):
+        """Start from what the window shows: its field setting."""
+        self.regions.setChecked(bool(display.field))
+
     def options(self, session, view):
+        """``view``: the window's (x0, x1, y0, y1), used only when "as on screen" is ticked."""
         return ExportOptions(width=self.width_spin.value(), height=self.height_spin.value(),
                              transparent=self.transparent.isChecked(), caption=self.caption.isChecked(),
                              legend=self.legend.isChecked(), cost_plot=self.cost.isChecked(),
-                             display=session.display.replace(marker_scale=1.0), view=view)
+                             display=session.display.replace(marker_scale=1.0,
+                                                             field=self.regions.isChecked()),
+                             view=view if self.on_screen.isChecked() else None,
+                             axes=self.axes.isChecked(), mixture=getattr(session, "mixture", None))
 
     def outputs(self):
         out = {"every": self.every.currentData()}
@@ -166,7 +208,11 @@ class ExportDialog(QDialog):
         if self.mp4.text():
             out["mp4"] = (Path(self.mp4.text()), self.fps.value())
         if self.strip.text():
-            out["strip"] = (Path(self.strip.text()), self.cols.value())
+            out["strip"] = (Path(self.strip.text()), self.cols.value() or None)
+        if self.deck.text():
+            out["deck"] = Path(self.deck.text())
+        if self.strip.text() or self.deck.text():
+            out["panels"] = self.panels.value()
         return out
 
 

@@ -35,9 +35,8 @@ def test_headless_export_frames_gif_and_strip(tmp_path):
     with Image.open(gif) as im:
         assert im.n_frames == n_steps and im.size == (640, 360)
         assert im.info.get("duration") == 200
-    rows = -(-n_steps // 3)
-    with Image.open(strip) as im:
-        assert im.size == (3 * (640 // 3), rows * 120)
+    with Image.open(strip) as im:  # the strip is the frame size: 16:9, whatever the panels
+        assert im.size == (640, 360)
     # consecutive frames differ (the run moves), first and last are not the same picture
     a = np.asarray(Image.open(files[0]).convert("RGB"), dtype=int)
     b = np.asarray(Image.open(files[-1]).convert("RGB"), dtype=int)
@@ -69,7 +68,9 @@ def test_export_every_iteration_as_svg_from_a_session(tmp_path, three_blobs):
     (["--sample", "blobs", "--gif", "X", "--fps", "0.001"], "--fps: must be from 0.1 to 100"),
     (["--sample", "blobs", "--gif", "X", "--loop", "65536"], "--loop: must be from 0 to 65,535"),
     (["--sample", "blobs", "--frames", "X", "--size", "200x16"], "leaves no room to draw"),
-    (["--sample", "blobs", "--strip", "s.png", "--size", "640x360", "--cols", "16"], "leaves no room to draw"),
+    (["--sample", "blobs", "--strip", "s.png", "--size", "64x36", "--cols", "16"], "leaves no room to draw"),
+    (["--sample", "blobs", "--deck", "s.png"], "a deck must be a .pptx or a .pdf file"),
+    (["--sample", "blobs", "--strip", "s.png", "--panels", "0"], "--panels: must be from 1 to 64"),
     (["--sample", "blobs", "--gif", "X", "--size", "16384x16384"], "larger than an image reader accepts"),
     (["missing-session.json", "--frames", "X"], "no such file"),
 ])
@@ -193,3 +194,198 @@ def test_cost_plot_labels_are_not_clipped(qapp):
     assert band.min() > 200, "ink at the frame's left edge: a tick label is clipped"
     labels = rgb[int(0.73 * 500):, 3:120].astype(int)
     assert labels.min() < 120  # the labels themselves are drawn
+
+
+def test_export_dialog_offers_a_deck_and_panels(qtbot):
+    from gui.export_dialog import ExportDialog
+    dialog = ExportDialog(None, True)
+    qtbot.addWidget(dialog)
+    dialog.deck.setText("/tmp/run.pptx")
+    dialog.panels.setValue(5)
+    out = dialog.outputs()
+    assert out["deck"] == Path("/tmp/run.pptx") and out["panels"] == 5 and "strip" not in out
+    dialog.strip.setText("/tmp/s.png")
+    assert dialog.outputs()["strip"] == (Path("/tmp/s.png"), None)  # columns: automatic
+
+
+# -- the frame on screen, framed for a slide ----------------------------------------
+
+def _rgb(img):
+    from gui.export import _qimage_to_pil
+    return np.asarray(_qimage_to_pil(img).convert("RGB")).astype(int)
+
+
+def _kmeans_run(three_blobs, n_iter=None):
+    from engine.scenario import Scenario
+    run = Scenario(points=three_blobs, algorithm="kmeans", centres=three_blobs[:3]).start()
+    return run.run(n_iter)
+
+
+def test_data_fill_the_frame(qapp, three_blobs):
+    """Equal aspect and a tight margin: the points span >= 70 % of the canvas area one way."""
+    from engine.settings import DisplayOptions
+    from gui.export import ExportOptions, FrameRenderer
+    run = _kmeans_run(three_blobs)
+    options = ExportOptions(width=1920, height=1080, legend=False,
+                            display=DisplayOptions(trails=False, ellipses=False))
+    renderer = FrameRenderer(run, options)
+    _, area, _, _ = renderer._layout(1920, 1080)
+    rgb = _rgb(renderer.image(len(run.history) - 1))
+    inner = rgb[int(area.top()) + 2:int(area.bottom()) - 1, int(area.left()) + 2:int(area.right()) - 1]
+    ys, xs = np.nonzero((inner < 235).any(axis=2))
+    fill_w = (xs.max() - xs.min()) / inner.shape[1]
+    fill_h = (ys.max() - ys.min()) / inner.shape[0]
+    assert max(fill_w, fill_h) >= 0.70, (fill_w, fill_h)
+    assert max(fill_w, fill_h) >= 0.90, (fill_w, fill_h)  # a tight margin (the window's 8 % gives 0.85)
+    # equal aspect: the data's pixel box has the data's own width / height ratio
+    X = three_blobs
+    data_ratio = np.ptp(X[:, 0]) / np.ptp(X[:, 1])
+    assert abs((xs.max() - xs.min()) / (ys.max() - ys.min()) / data_ratio - 1) < 0.1
+
+
+def test_regions_flag_changes_the_frame(tmp_path):
+    """--regions: the nearest-centre regions fill the canvas where no point is."""
+    scenario = ["--sample", "blobs", "--n", "200", "--algorithm", "kmeans", "--k", "3", "--seed", "3"]
+    plain, regions = tmp_path / "plain", tmp_path / "regions"
+    for out, extra in ((plain, []), (regions, ["--regions"])):
+        result = cli("export", *scenario, "--frames", str(out), "--size", "640x360", "--no-legend", *extra)
+        assert result.returncode == 0, result.stderr[-2000:]
+    a = np.asarray(Image.open(plain / "frame_0002.png").convert("RGB")).astype(int)
+    b = np.asarray(Image.open(regions / "frame_0002.png").convert("RGB")).astype(int)
+    assert np.abs(a - b).sum() > 0
+    empty = (a == 255).all(axis=2)[40:-15, 15:-15]  # no point, no centre, no caption there
+    coloured = (b < 250).any(axis=2)[40:-15, 15:-15]
+    assert empty.sum() > 0.3 * empty.size
+    assert (empty & coloured).sum() > 0.8 * empty.sum()
+    # washed cluster colours, not grey: the channels differ
+    tint = b[40:-15, 15:-15][empty & coloured]
+    assert (tint.max(axis=1) - tint.min(axis=1)).mean() > 15
+    # the initialisation has no regions yet, as on the canvas
+    a0 = np.asarray(Image.open(plain / "frame_0000.png").convert("RGB")).astype(int)
+    b0 = np.asarray(Image.open(regions / "frame_0000.png").convert("RGB")).astype(int)
+    assert np.array_equal(a0, b0)
+
+
+def test_soft_field_in_exports(qapp, three_blobs):
+    from engine.scenario import Scenario
+    from engine.settings import DisplayOptions
+    from gui.export import ExportOptions, FrameRenderer
+    run = Scenario(points=three_blobs, algorithm="em", centres=three_blobs[:3]).start().run()
+    with_field = FrameRenderer(run, ExportOptions(width=800, height=450, legend=False,
+                                                  display=DisplayOptions(field=True)))
+    without = FrameRenderer(run, ExportOptions(width=800, height=450, legend=False))
+    last = len(run.history) - 1
+    a, b = _rgb(without.image(last)), _rgb(with_field.image(last))
+    empty = (a == 255).all(axis=2)
+    assert ((b < 250).any(axis=2) & empty).sum() > 0.5 * empty.sum()
+
+
+def test_em_cost_plot_shows_both_objectives_and_phases(qapp, three_blobs):
+    from engine.scenario import Scenario
+    from gui.export import ExportOptions, FrameRenderer
+    from gui.palette import REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX, hex_to_rgb
+    run = Scenario(points=three_blobs, algorithm="em", centres=three_blobs[:3]).start().run()
+    h = 720
+    rgb = _rgb(FrameRenderer(run, ExportOptions(width=1280, height=h, cost_plot=True)).image(3))
+    band = rgb[int(0.73 * h):]
+    for colour in (RESPONSIBILITY_STEP_HEX, REFIT_STEP_HEX):
+        near = (np.abs(band - np.array(hex_to_rgb(colour))).sum(axis=2) < 40).sum()
+        assert near > 30, colour
+    assert band[:, :3].min() > 200, "ink at the frame's left edge: a label is clipped"
+    assert band[:, 3:40].min() < 150  # the rotated y label is drawn
+
+
+def test_key_half_steps(three_blobs):
+    from engine.scenario import Scenario
+    from gui.export import key_half_steps
+    rng = np.random.default_rng(4)
+    X = np.vstack([m + rng.normal(size=(80, 2)) for m in rng.normal(scale=6, size=(8, 2))])
+    run = Scenario(points=X, algorithm="kmeans", n_clusters=8, init="random", seed=2).start().run()
+    last = len(run.history) - 1
+    assert last + 1 > 8
+    keys = key_half_steps(run, 8)
+    assert len(keys) == 8 and keys == sorted(set(keys))
+    assert keys[:3] == [0, 1, 2] and keys[-1] == last
+    # the rest are the biggest changes of J
+    J = [s.cost for s in run.history]
+    changes = {i: abs(J[i] - J[i - 1]) for i in range(2, last + 1)}
+    chosen = [i for i in keys if i not in (0, 1, 2, last)]
+    others = [i for i in changes if i not in keys]
+    assert min(changes[i] for i in chosen) >= max(changes[i] for i in others)
+    assert key_half_steps(run, 3) == [0, 1, last]
+    short = _kmeans_run(three_blobs, 3)
+    assert key_half_steps(short, 8) == list(range(len(short.history)))
+
+
+def test_strip_is_16_9_with_key_panels(qapp, tmp_path):
+    """A strip of a long run: one 16:9 image, at most 8 panels, from the init to the end."""
+    from engine.scenario import Scenario
+    from gui.export import ExportOptions, FrameRenderer, export_strip, key_half_steps
+    rng = np.random.default_rng(4)
+    X = np.vstack([m + rng.normal(size=(80, 2)) for m in rng.normal(scale=6, size=(8, 2))])
+    run = Scenario(points=X, algorithm="kmeans", n_clusters=8, init="random", seed=2).start().run()
+    renderer = FrameRenderer(run, ExportOptions(cost_plot=True))
+    keys = key_half_steps(run)
+    assert len(run.history) > 8 and len(keys) <= 8
+    assert keys[0] == 0 and keys[-1] == len(run.history) - 1
+    path, (rows, cols) = export_strip(renderer, tmp_path / "strip.png", keys)
+    assert rows * cols >= len(keys) > (rows - 1) * cols
+    with Image.open(path) as im:
+        assert abs(im.size[0] / im.size[1] - 16 / 9) < 0.01 * 16 / 9
+        assert im.size == (1920, 1080)
+        rgb = np.asarray(im.convert("RGB")).astype(int)
+    # the options were restored after the panels were drawn
+    assert renderer.options.caption and renderer.options.legend and renderer.options.cost_plot
+    # every panel has a drawing (points in cluster colours), none is blank
+    grid_h = 1080 - round(0.24 * 1080) - 52
+    pw, ph = 1920 // cols, grid_h // rows
+    for i in range(len(keys)):
+        r, c = divmod(i, cols)
+        panel = rgb[r * ph + int(ph * 0.15):(r + 1) * ph, c * pw:(c + 1) * pw]
+        assert ((panel.max(axis=2) - panel.min(axis=2)) > 60).sum() > 200, i
+
+
+def test_axes_draw_tick_labels(qapp, three_blobs):
+    from gui.export import ExportOptions, FrameRenderer
+    run = _kmeans_run(three_blobs, 2)
+    plain = FrameRenderer(run, ExportOptions(width=800, height=450, legend=False))
+    axes = FrameRenderer(run, ExportOptions(width=800, height=450, legend=False, axes=True))
+    _, area, _, _ = axes._layout(800, 450)
+    rgb = _rgb(axes.image(2))
+    left = rgb[int(area.top()):int(area.bottom()), :int(area.left()) - 2]
+    assert (left < 200).any()  # tick labels left of the canvas
+    _, area0, _, _ = plain._layout(800, 450)
+    assert area.left() > area0.left()
+
+
+def test_session_export_fits_the_data_unless_the_saved_view_is_asked_for(tmp_path, three_blobs):
+    """A session saved with a wide window view: the export fits the data (default) or keeps the
+    view as on screen (--saved-view)."""
+    from engine.session_file import SessionData, save_session
+    session = tmp_path / "s.json"
+    save_session(session, SessionData(points=three_blobs, centres=three_blobs[:3], algorithm="kmeans",
+                                      view=(-40.0, 40.0, -30.0, 30.0)))
+    spans = {}
+    for name, extra in (("fit", []), ("saved", ["--saved-view"])):
+        out = tmp_path / name
+        result = cli("export", str(session), "--frames", str(out), "--size", "960x540", "--no-legend",
+                     "--no-caption", *extra)
+        assert result.returncode == 0, result.stderr[-2000:]
+        rgb = np.asarray(Image.open(out / "frame_0000.png").convert("RGB")).astype(int)[20:-20, 20:-20]
+        ys, _ = np.nonzero((rgb < 235).any(axis=2))
+        spans[name] = (ys.max() - ys.min()) / rgb.shape[0]
+    assert spans["fit"] >= 0.85 and spans["saved"] < 0.4, spans
+
+
+def test_export_job_writes_strip_and_deck(qapp, tmp_path, three_blobs):
+    """The window's Export run job (on the worker thread): a strip and a deck from the dialog's outputs."""
+    from engine.scenario import Scenario
+    from gui.export import ExportOptions
+    from gui.export_dialog import run_export_job
+    scenario = Scenario(points=three_blobs, algorithm="soft-kmeans", centres=three_blobs[:3])
+    outputs = {"every": "half", "strip": (tmp_path / "s.png", None), "deck": tmp_path / "d.pdf", "panels": 3}
+    written = run_export_job(scenario, ExportOptions(width=960, height=540), outputs)
+    assert written == [str(tmp_path / "s.png"), str(tmp_path / "d.pdf")]
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.size == (960, 540)
+    assert (tmp_path / "d.pdf").read_bytes().count(b"/Type /Page\n") == 3
