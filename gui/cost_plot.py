@@ -109,6 +109,19 @@ class CostPlot(pg.PlotWidget):
         session.sigStepChanged.connect(self._on_session_step)
         session.sigSettingsChanged.connect(self._on_session_history)
 
+    @property
+    def text_size(self):
+        return self._font_pt
+
+    def set_text_size(self, pt):
+        """Legend, title and axis label in ``pt`` points (presentation mode makes them large)."""
+        self._font_pt = float(pt)
+        self.legend.opts["labelTextSize"] = f"{self._font_pt}pt"
+        self.plotItem.setLabel("bottom", "half-step", color=TEXT_HEX, size=f"{self._font_pt}pt")
+        if self._description is not None:
+            self._build(self._description)
+            self._on_session_history()
+
     def set_show_whole_run(self, whole):
         """Show every half-step computed so far (True), or reveal the curve up to the cursor (False)."""
         whole = bool(whole)

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
                 "transport": self.transport.isVisibleTo(self),
                 "marker_scale": self.session.display.marker_scale,
                 "axes": [(a.style["tickFont"], dict(a.labelStyle)) for a in self._axes()],
+                "cost_text_pt": self.cost_plot.text_size,
                 "focus": self.focusWidget()}
             for bar in (self.dock, self.toolbar, self.statusBar(), self.menuBar(), self.transport):
                 bar.hide()
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
                 if axis.labelText:
                     axis.labelStyle = {**axis.labelStyle, "font-size": f"{PRESENTATION_AXIS_PT}pt"}
                     axis._updateLabel()
+            self.cost_plot.set_text_size(PRESENTATION_AXIS_PT)
             self.session.set_display("marker_scale", max(PRESENTATION_SCALE,
                                                          self.session.display.marker_scale))
             self.showFullScreen()
@@ -233,6 +235,7 @@ class MainWindow(QMainWindow):
                 if axis.labelText:
                     axis.labelStyle = label_style
                     axis._updateLabel()
+            self.cost_plot.set_text_size(saved["cost_text_pt"])
             self.session.set_display("marker_scale", saved["marker_scale"])
             self.splitter.restoreState(saved["splitter"])
             # the splitter is laid out again once the window has its old size back

@@ -93,6 +93,7 @@ def _looks(window):
             "splitter": window.splitter.sizes(), "caption_font": window.caption.font().pointSizeF(),
             "tick_font": axis.style["tickFont"], "app_font": QApplication.font().pointSizeF(),
             "marker_scale": window.session.display.marker_scale,
+            "cost_text_pt": window.cost_plot.text_size,
             "load_width": next(b for b in window.controls.findChildren(
                 __import__("PySide6.QtWidgets").QtWidgets.QPushButton) if b.text() == "Load").width()}
 
@@ -117,6 +118,8 @@ def test_presentation_mode_hides_the_controls_and_restores_them_exactly(window, 
     assert not window.dock.isVisible() and not window.toolbar.isVisible()
     assert not window.statusBar().isVisible()
     assert s.display.marker_scale > 1 and window.caption.font().pointSizeF() > before["caption_font"]
+    legend_pt = float(window.cost_plot.legend.items[0][1].opts["size"].rstrip("pt"))
+    assert legend_pt > before["cost_text_pt"]  # the legend is read from the back row too
     # the transport keys still work while presenting
     QTest.keyClick(window, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: s.index == 1)
