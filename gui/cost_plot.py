@@ -96,6 +96,10 @@ class CostPlot(pg.PlotWidget):
         p.layout.setColumnStretchFactor(3, 0)
         self.paths = []  # one line per objective
         self.series = {}  # (objective field, phase) -> dots
+        self._path_of = {}  # objective field -> its line
+        self._points = None  # (history, its dots by series): read once per history
+        self._shown = {}  # series -> (dots shown, history): setData only when it changes
+        self._ranges = None  # (run id, x max, y min, y max) last set
         self._description = None
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#222", width=2))
         p.addItem(self.marker)
@@ -143,7 +147,8 @@ class CostPlot(pg.PlotWidget):
         for item in self.paths + list(self.series.values()):
             p.removeItem(item)
         self.legend.clear()
-        self.paths, self.series = [], {}
+        self.paths, self.series, self._path_of = [], {}, {}
+        self._points, self._shown, self._ranges = None, {}, None
         # EM has log p(D) at the initialisation already: a grey dot, left out of the legend
         phases = ((INIT_PHASE, None, PATH_HEX),
                   (description.responsibility_phase, description.responsibility_title, RESPONSIBILITY_STEP_HEX),
@@ -151,6 +156,7 @@ class CostPlot(pg.PlotWidget):
         for i, objective in enumerate(description.objectives):
             style = Qt.PenStyle.SolidLine if i == 0 else Qt.PenStyle.DashLine
             self.paths.append(p.plot([], [], pen=pg.mkPen(PATH_HEX, width=1.5, style=style)))
+            self._path_of[objective.field] = self.paths[-1]
             for phase, title, colour in phases:
                 item = pg.PlotDataItem([], [], pen=None, symbol=SYMBOLS[i % len(SYMBOLS)], symbolSize=8,
                                        symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen("w", width=0.8))
@@ -173,32 +179,59 @@ class CostPlot(pg.PlotWidget):
         description = self.session.description
         if description is not self._description:
             self._build(description)
+        self._points = None  # the history changed: its dots are read again, once
         self._update_dots()
         self._update_ranges()
         self.marker.setValue(self.session.index)
 
-    def _update_dots(self):
-        description, hist = self._description, self.session.history
-        last = len(hist) - 1 if self.show_whole_run else self.session.index
+    def _history_points(self):
+        """{(objective field, phase or None): (x, y)} of the history, read once per history."""
+        hist = self.session.history
+        if self._points is None or self._points[0] is not hist:
+            description = self._description
+            table = {}
+            for objective in description.objectives:
+                table[(objective.field, None)] = description.objective_points(hist, objective)
+                for phase in description.phases:
+                    table[(objective.field, phase)] = description.objective_points(hist, objective, phase)
+            self._points = (hist, table)
+        return self._points[1]
 
-        def upto(xy):
-            x, y = xy
-            keep = x <= last
-            return x[keep], y[keep]
-        for objective, path in zip(description.objectives, self.paths, strict=True):
-            path.setData(*upto(description.objective_points(hist, objective)))
-            for phase in description.phases:
-                self.series[(objective.field, phase)].setData(
-                    *upto(description.objective_points(hist, objective, phase)))
+    def _update_dots(self):
+        """Dots up to the current half-step (or all); an item is touched only when its count changes
+        (a PlotDataItem's setData costs the UI thread a few ms)."""
+        table = self._history_points()
+        last = len(self.session.history) - 1 if self.show_whole_run else self.session.index
+        for (field, phase), (x, y) in table.items():
+            item = self._path_of[field] if phase is None else self.series[(field, phase)]
+            n = int(np.searchsorted(x, last, side="right"))  # x is sorted: half-step indices
+            # within a run the history only grows, so the first n dots never change
+            key = (n, self.session.run_id, self.session.finished)
+            if self._shown.get((field, phase)) != key:
+                self._shown[(field, phase)] = key
+                item.setData(x[:n], y[:n])
 
     def _update_ranges(self):
-        """Axes for the whole run computed so far (the reveal never moves them)."""
+        """Axes for the whole run computed so far (the reveal never moves them). While a run grows,
+        the half-step axis grows in doublings and the value axis only when a value leaves it, so the
+        axes are not redrawn on every frame."""
         description, hist = self._description, self.session.history
-        values = np.concatenate([description.objective_points(hist, o)[1] for o in description.objectives]) \
+        table = self._history_points()
+        values = np.concatenate([table[(o.field, None)][1] for o in description.objectives]) \
             if len(hist) else np.zeros(0)
         lo, hi = value_range(values)
-        vb = self.plotItem.vb
-        vb.setRange(xRange=(-0.5, max(len(hist) - 0.5, 4)), yRange=(lo, hi), padding=0.02 if len(hist) else 0)
+        n = len(hist)
+        x_hi = n - 0.5 if self.session.finished else max(2.0 ** math.ceil(math.log2(max(n, 4))), 4) - 0.5
+        current = self._ranges
+        if current is not None and self.session.run_id == current[0] and not self.session.finished:
+            _, x_old, lo_old, hi_old = current
+            x_hi = max(x_hi, x_old)
+            if lo >= lo_old and hi <= hi_old:
+                lo, hi = lo_old, hi_old
+        wanted = (self.session.run_id, x_hi, lo, hi)
+        if wanted != current:
+            self._ranges = wanted
+            self.plotItem.vb.setRange(xRange=(-0.5, x_hi), yRange=(lo, hi), padding=0.02 if n else 0)
 
     def _on_session_step(self, index):
         self.marker.setValue(index)
