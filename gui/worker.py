@@ -326,9 +326,13 @@ def warm_up():
     """Compile (or load from cache) every kernel the window uses, on tiny data."""
     # 64 points: enough that k-means sorts them into blocks (fewer skip that kernel)
     X = np.c_[np.repeat(np.arange(8.0), 8), np.tile(np.arange(8.0), 8)]
+    # and two clusters far apart with both centres in one: a refit that jumps far takes the
+    # exact paths (k-means' block cost, EM's extra pass), which compile on first use
+    far = np.r_[X, X + 1e6]
     for algorithm in ALGORITHM_NAMES:
-        run = Scenario(points=X, algorithm=algorithm, centres=X[:2]).start()
-        run.run(4)
+        for points in (X, far):
+            run = Scenario(points=points, algorithm=algorithm, centres=points[:2]).start()
+            run.run(4)
         if run.algorithm.hard:
             point_colours(2, labels=run.labels())
         else:

@@ -17,6 +17,14 @@ settings.register_profile("clusterlab", deadline=None, max_examples=60)
 settings.load_profile("clusterlab")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels():
+    """Compile (or load) every kernel once, before any window's worker thread exists: a fresh
+    clone has no numba cache, and compiling on a worker mid-test would eat a test's timeout."""
+    from gui.worker import warm_up
+    warm_up()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -11,7 +11,7 @@ from engine.scenario import Scenario
 from gui.palette import cluster_rgb
 
 
-def wait_idle(qtbot, session, timeout=20000):
+def wait_idle(qtbot, session, timeout=60000):
     qtbot.waitUntil(lambda: not session.busy and session.frame is not None
                     and session.frame.run_id == session.run_id, timeout=timeout)
     QApplication.processEvents()
