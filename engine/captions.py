@@ -29,6 +29,11 @@ def format_value(value, digits=4):
     return text.replace("-", MINUS)
 
 
+def in_sentence(title):
+    """A phase title inside a sentence: "Assignment step" -> "assignment step"; "E-step" stays."""
+    return title[0].lower() + title[1:] if title[1:2].islower() else title
+
+
 def step_title(description, snapshot):
     """"Initialisation", "Refitting step 3", "E-step 5"."""
     title = description.phase_title(snapshot.phase)

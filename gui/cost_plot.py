@@ -16,19 +16,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QApplication
 
-from engine.captions import format_tick
+from engine.captions import format_tick, in_sentence
 from engine.description import INIT_PHASE
 
 from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
 
 SYMBOLS = ("o", "t", "s", "d")  # by objective: the primary one round
-
-
-def _in_sentence(title):
-    """"Assignment step" -> "assignment step"; "E-step" stays."""
-    return title[0].lower() + title[1:] if title[1:2].islower() else title
-
-
 TEXT_HEX = "#222222"
 
 
@@ -165,7 +158,7 @@ class CostPlot(pg.PlotWidget):
                 item.scatter.setPen(pg.mkPen("w", width=0.8))
                 p.addItem(item)
                 if title is not None:
-                    self.legend.addItem(item, f"{objective.symbol} after {_in_sentence(title)}")
+                    self.legend.addItem(item, f"{objective.symbol} after {in_sentence(title)}")
                 self.series[(objective.field, phase)] = item
         # the legend sits in the corner the curve leaves empty: a falling objective leaves the
         # top right, a rising one the bottom right

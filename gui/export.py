@@ -19,7 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPolygonF, QTransform
 from PySide6.QtSvg import QSvgGenerator
 
-from engine.captions import format_value, short_caption, state_caption
+from engine.captions import format_value, in_sentence, short_caption, state_caption
 from engine.data import Dataset
 from engine.description import INIT_PHASE
 from engine.files import atomic_output
@@ -483,8 +483,8 @@ class FrameRenderer:
         r = 4.5 * scale
         entries = [(OBJECTIVE_MARKERS[j % len(OBJECTIVE_MARKERS)], QColor(90, 90, 90), o.name)
                    for j, o in enumerate(objectives)] if len(objectives) > 1 else []
-        entries += [("circle", QColor(RESPONSIBILITY_STEP_HEX), f"after {description.responsibility_title}"),
-                    ("circle", QColor(REFIT_STEP_HEX), f"after {description.refit_title}")]
+        entries += [("circle", QColor(RESPONSIBILITY_STEP_HEX), f"after {in_sentence(description.responsibility_title)}"),
+                    ("circle", QColor(REFIT_STEP_HEX), f"after {in_sentence(description.refit_title)}")]
         for shape, colour, text in entries:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(colour)
