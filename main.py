@@ -3,6 +3,8 @@
     python main.py [SESSION.json] [--data FILE] [--algorithm ...] [--play]   open the window
     python main.py run ...       run headless, write a JSON trace
     python main.py export ...    render frames / GIF / strip headless
+    python main.py restarts ...  many runs from new starts, their distinct local optima
+    python main.py choose-k ...  the best of R restarts for each K (BIC, AIC for EM)
     python main.py bench         measure speed
 """
 
@@ -14,7 +16,7 @@ from engine.command_line import add_scenario_arguments, input_paths, limited, sc
 from engine.settings import DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_PANELS, FPS, GIF_LOOP, PANELS, STRIP_COLS
 
 
-COMMANDS = ("run", "export", "bench")
+COMMANDS = ("run", "export", "bench", "restarts", "choose-k")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +30,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser():
     parser = _Parser(prog="main.py", description="ClusterLab: k-means, soft k-means and EM, "
                      "one half-step at a time. With no command, opens the window.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,export,bench}",
+    sub = parser.add_subparsers(dest="command", metavar="{run,export,restarts,choose-k,bench}",
                                 parser_class=_Parser)
     run = sub.add_parser("run", help="run an algorithm headless and write a JSON trace")
     add_scenario_arguments(run)
@@ -71,6 +73,24 @@ def build_parser():
                      help="draw the mixture the points were sampled from (dotted 1σ and 2σ ellipses)")
     out.add_argument("--saved-view", action="store_true", help="a session's view as on screen "
                      "(default: fit the data and the centres tightly)")
+    from engine.restarts import DEFAULT_K_RANGE, DEFAULT_N_RESTARTS, HELD_OUT, N_RESTARTS
+    restarts = sub.add_parser("restarts", help="run from R new starts (seeds S..S+R-1, or jittered "
+                              "--centres) and write the distinct local optima as JSON")
+    add_scenario_arguments(restarts)
+    restarts.add_argument("--restarts", type=limited(N_RESTARTS), default=DEFAULT_N_RESTARTS,
+                          help=f"how many starts (default {DEFAULT_N_RESTARTS}, {N_RESTARTS.describe()})")
+    restarts.add_argument("--out", metavar="RESTARTS.json", required=True, help="the JSON file to write")
+    choose = sub.add_parser("choose-k", help="the best of R restarts for each K in a range "
+                            "(BIC and AIC for EM) as JSON")
+    add_scenario_arguments(choose)
+    choose.add_argument("--k-range", metavar="A:B", default=f"{DEFAULT_K_RANGE[0]}:{DEFAULT_K_RANGE[1]}",
+                        help=f"K from A to B inclusive (default {DEFAULT_K_RANGE[0]}:{DEFAULT_K_RANGE[1]})")
+    choose.add_argument("--restarts", type=limited(N_RESTARTS), default=DEFAULT_N_RESTARTS,
+                        help=f"starts per K (default {DEFAULT_N_RESTARTS}, {N_RESTARTS.describe()})")
+    choose.add_argument("--held-out", type=limited(HELD_OUT), default=None, metavar="F",
+                        help=f"EM: hold out this fraction of the points ({HELD_OUT.describe()}), "
+                        "fit on the rest, report the held-out log-likelihood")
+    choose.add_argument("--out", metavar="CHOOSE_K.json", required=True, help="the JSON file to write")
     bench = sub.add_parser("bench", help="measure engine and drawing speed")
     bench.add_argument("--n", type=int, default=1_000_000, help="points (default 1,000,000)")
     bench.add_argument("--k", type=int, default=10, help="clusters (default 10)")
@@ -98,6 +118,44 @@ def cmd_run(args):
     else:
         json.dump(result, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
+    return 0
+
+
+def cmd_restarts(args):
+    from engine.files import check_output_path
+    from engine.formats import write_json
+    from engine.restarts import run_restarts
+    check_output_path(args.out, input_paths(args))
+    scenario = scenario_from_args(args)
+    result = run_restarts(scenario, args.restarts, args.seed).to_dict()
+    result["settings"]["restarts"] = args.restarts
+    write_json(args.out, result)
+    return 0
+
+
+def _k_range(text):
+    parts = text.split(":")
+    try:
+        low, high = (int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"--k-range must be A:B with integers A <= B, got {text!r}") from None
+    return low, high
+
+
+def cmd_choose_k(args):
+    from engine.files import check_output_path
+    from engine.formats import write_json
+    from engine.restarts import choose_k, choose_k_document
+    check_output_path(args.out, input_paths(args))
+    k_range = _k_range(args.k_range)
+    if args.k is not None:
+        raise ValueError("choose-k takes --k-range A:B, not --k")
+    if args.centres or args.weights or args.covariances:
+        raise ValueError("choose-k draws the initial parameters with --init: "
+                         "leave out --centres, --weights and --covariances")
+    scenario = scenario_from_args(args)
+    results = choose_k(scenario, k_range, args.restarts, args.seed, held_out=args.held_out)
+    write_json(args.out, choose_k_document(scenario, results, args.restarts, args.seed, args.held_out))
     return 0
 
 
@@ -192,7 +250,8 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a bad argument (2), already reported
         return exc.code
-    handler = {"run": cmd_run, "export": cmd_export, "bench": cmd_bench, "window": cmd_window}[args.command]
+    handler = {"run": cmd_run, "export": cmd_export, "bench": cmd_bench, "window": cmd_window,
+               "restarts": cmd_restarts, "choose-k": cmd_choose_k}[args.command]
     try:
         return handler(args)
     except ValueError as exc:
