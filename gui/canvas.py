@@ -38,6 +38,7 @@ class SceneItem(pg.GraphicsObject):
         self._points = None  # (QImage, array, QRectF in data coordinates)
         self._field = None
         self._regions = None  # [(QPolygonF in data coordinates, QColor)]: k-means' Voronoi cells
+        self._regions_key, self._region_cells = None, None  # the last cells computed, by centres and view
         self._overlay = None
         self._rect = QRectF(0, 0, 1, 1)
         self.paints = 0  # counted so the soak test knows paint() really ran
@@ -52,9 +53,15 @@ class SceneItem(pg.GraphicsObject):
             if frame.field_image is not None:
                 self._field = (_qimage(frame.field_image), frame.field_image, rect)
             if frame.regions is not None:
-                # cells over three times the view, so a pan shows no edge before the next frame
+                # cells over three times the view, so a pan shows no edge before the next frame;
+                # the same centres and view (a refit's frame, a repaint) reuse the polygons
                 w, h = vp.x1 - vp.x0, vp.y1 - vp.y0
-                self._regions = region_polygons(frame.regions, (vp.x0 - w, vp.x1 + w, vp.y0 - h, vp.y1 + h))
+                key = (frame.regions.tobytes(), vp.x0, vp.x1, vp.y0, vp.y1)
+                if self._regions_key != key:
+                    self._regions_key = key
+                    self._region_cells = region_polygons(frame.regions,
+                                                         (vp.x0 - w, vp.x1 + w, vp.y0 - h, vp.y1 + h))
+                self._regions = self._region_cells
             self._rect = rect
         self._overlay = overlay
         self.update()

@@ -179,11 +179,7 @@ class SessionModel(QObject):
         self.sigMixtureChanged.emit()
 
     def set_sample_n(self, n):
-        n = SAMPLE_N.check(n, "N")
-        if n != self.sample_n:
-            self.sample_n = n
-            self.mark_modified()
-            self.sigSettingsChanged.emit()
+        self._set_checked("sample_n", SAMPLE_N.check(n, "N"))
 
     def sample(self, append=False):
         """Draw sample_n points from the mixture (seeded); replace them, or append more.
@@ -264,16 +260,15 @@ class SessionModel(QObject):
             self._restart()
 
     def set_seed(self, seed):
-        seed = SEED.check(seed, "seed")
-        if seed != self.seed:
-            self.seed = seed
-            self.mark_modified()
-            self.sigSettingsChanged.emit()
+        self._set_checked("seed", SEED.check(seed, "seed"))
 
     def set_n_clusters(self, k):
-        k = N_CLUSTERS.check(k, "K")
-        if k != self.n_clusters:
-            self.n_clusters = k
+        self._set_checked("n_clusters", N_CLUSTERS.check(k, "K"))
+
+    def _set_checked(self, name, value):
+        """A checked value of the scenario's start (K, seed, N): no restart, the next draw uses it."""
+        if value != getattr(self, name):
+            setattr(self, name, value)
             self.mark_modified()
             self.sigSettingsChanged.emit()
 
