@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 CHUNK = 1024
+NO_READOUT = (np.zeros((1, 0)), np.zeros((0, 0), dtype=np.float32))  # gaussian_chunk_pass without one
 
 # reassoc/contract let LLVM vectorise the reductions; no nnan/ninf, so
 # non-finite values are never assumed away.
@@ -194,7 +195,7 @@ def _moments_about_anchor(XT, start, stop, ek, anchor, res, outer, need_outer):
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
-def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale):
+def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale, vectors, readout):
     """E-step sufficient statistics of a Gaussian mixture (soft k-means too), per chunk.
 
     Each chunk keeps, per component, its second moments about an anchor near
@@ -219,6 +220,10 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale):
     sq_scale : float
         ||x - mu||^2 = sq_scale ||A_k (x - mu)||^2 (soft k-means: 1 / (2 beta)); only
         used without ``need_outer``; 0 makes every chunk that moved take the second pass.
+    vectors : ndarray of shape (n_components, P)
+        With ``readout`` of shape (n_samples, P), float32, the pass also writes
+        readout[n] = sum_k r_k^(n) vectors[k] (the window's colours) from the
+        responsibilities it computes anyway; P = 0 skips it.
 
     Returns
     -------
@@ -235,6 +240,7 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale):
     """
     D, N = XT.shape
     K = means.shape[0]
+    P = vectors.shape[1] if readout.shape[0] == N else 0
     n_chunks = (N + CHUNK - 1) // CHUNK
     p_counts = np.zeros((n_chunks, K))
     p_sums = np.zeros((n_chunks, K, D))
@@ -252,6 +258,14 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale):
         a, e, mx, s, y, work = _scratch(K, B)
         p_ll[c] = _responsibilities_block(XT, start, stop, means, chol_prec, log_coef,
                                           a, e, mx, s, y, work)
+        if P > 0:
+            rows = readout[start:stop]
+            for n in range(B):
+                for p in range(P):
+                    acc = 0.0
+                    for k in range(K):
+                        acc += e[k, n] * vectors[k, p]
+                    rows[n, p] = acc
         nent = 0.0
         for k in range(K):
             ek = e[k]
@@ -402,7 +416,7 @@ def gaussian_pass(XT, means, chol_prec, log_coef, need_outer):
     neg_entropy : float, sum_n sum_k r log r
     """
     counts, sums, anchors, res, _, outer, quad, ll, nent = gaussian_chunk_pass(
-        XT, means, chol_prec, log_coef, need_outer, 0.0)
+        XT, means, chol_prec, log_coef, need_outer, 0.0, *NO_READOUT)
     outer = scatter_about(counts, anchors, res, outer, means) if need_outer else np.zeros(
         (means.shape[0], XT.shape[0], XT.shape[0]))
     return counts.sum(axis=0), sums, outer, quad, ll, nent

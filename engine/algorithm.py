@@ -157,8 +157,13 @@ class Algorithm(abc.ABC):
                         centres=check_centres(centres, data.n_features))
 
     @abc.abstractmethod
-    def responsibility_pass(self, data, snapshot, workspace):
-        """One pass over the data under ``snapshot``'s parameters: ``PassStatistics``."""
+    def responsibility_pass(self, data, snapshot, workspace, readout=None):
+        """One pass over the data under ``snapshot``'s parameters: ``PassStatistics``.
+
+        ``readout``: an optional pair (vectors (K, P), out (n_samples, P) float32) that an
+        algorithm with soft responsibilities fills with sum_k r_k^(n) vectors[k] on the way
+        (``Run.keep_readout``); hard algorithms ignore it.
+        """
 
     @abc.abstractmethod
     def responsibility_step(self, stats, previous, iteration):

@@ -129,11 +129,12 @@ class GaussianMixtureEM(GaussianKernelAlgorithm):
         log_coef = np.log(snapshot.weights) - 0.5 * D * _LOG_2PI + log_det
         return np.ascontiguousarray(snapshot.centres), chol_prec, log_coef
 
-    def responsibility_pass(self, data, snapshot, workspace):
+    def responsibility_pass(self, data, snapshot, workspace, readout=None):
         from .validation import check_pass_finite
         ref, chol_prec, log_coef = self.kernel_parameters(snapshot)
         counts, sums, anchors, res, piece_sq, piece_outer, quad, log_likelihood, neg_entropy = (
-            _kernels.gaussian_chunk_pass(data.XT, ref, chol_prec, log_coef, True, 0.0))
+            _kernels.gaussian_chunk_pass(data.XT, ref, chol_prec, log_coef, True, 0.0,
+                                         *(readout or _kernels.NO_READOUT)))
         pieces = ChunkMoments(counts, anchors, res, piece_sq, piece_outer)
         outer = pieces.scatter_about(ref)
         check_pass_finite(

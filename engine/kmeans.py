@@ -34,7 +34,7 @@ class KMeans(Algorithm):
     def new_workspace(self, data):
         return _Assignments(data)
 
-    def responsibility_pass(self, data, snapshot, workspace):
+    def responsibility_pass(self, data, snapshot, workspace, readout=None):
         ref = np.ascontiguousarray(snapshot.centres)
         return workspace.assign(ref)
 

@@ -40,8 +40,12 @@ class Run:
         check_n_clusters(snapshot.n_clusters, self.data.n_samples)
         self._workspace = algorithm.new_workspace(self.data)
         self._stats = None
+        self._readout_vectors = None
+        self._readouts = {}  # responsibility half-step -> its readout (the last two)
+        self._readout_spares = []  # at most three buffers, reused
+        self._pending_readout = None  # written by the pass kept in _stats, for the next one
         if algorithm.refit_needs_pass:
-            self._stats = algorithm.responsibility_pass(self.data, snapshot, self._workspace)
+            self._stats = self._pass(snapshot)
             snapshot = dataclasses.replace(snapshot, log_likelihood=self._stats.log_likelihood)
         self.history = [snapshot]
         self.stop_reason = None
@@ -77,9 +81,10 @@ class Run:
         last = self.current
         if last.phase != self.description.responsibility_phase:
             iteration = last.iteration + 1
-            stats = self._stats or alg.responsibility_pass(self.data, last, self._workspace)
+            stats = self._stats or self._pass(last)
             snapshot = alg.responsibility_step(stats, last, iteration)
             self._stats = stats
+            self._file_readout(snapshot.index)
             if alg.converged_after_responsibility(stats, iteration):
                 snapshot = dataclasses.replace(snapshot, converged=True)
                 self.stop_reason = CONVERGED
@@ -87,7 +92,7 @@ class Run:
             snapshot = alg.refit_step(self._stats, last)
             self._stats = None
             if alg.refit_needs_pass:
-                self._stats = alg.responsibility_pass(self.data, snapshot, self._workspace)
+                self._stats = self._pass(snapshot)
                 snapshot = dataclasses.replace(snapshot, log_likelihood=self._stats.log_likelihood)
             if alg.converged_after_refit(self._previous_objective(), alg.objective(snapshot)):
                 snapshot = dataclasses.replace(snapshot, converged=True)
@@ -100,6 +105,45 @@ class Run:
             self.stop_reason = NON_FINITE
         self.history.append(snapshot)
         return snapshot
+
+    # -- readout: what the pass computes anyway, kept for the window --------
+    def keep_readout(self, vectors):
+        """From now on, keep per point sum_k r_k^(n) vectors[k] ((K, P), e.g. the cluster
+        colours) for the last two responsibility half-steps, written by the pass that
+        computes r anyway: the window colours a played step without recomputing r.
+
+        Only algorithms with soft responsibilities keep one (``readout`` is None for k-means).
+        """
+        vectors = np.ascontiguousarray(vectors, dtype=np.float64)
+        if vectors.ndim != 2 or vectors.shape[0] != self.current.n_clusters:
+            raise ValueError(f"readout vectors must have shape (K, P) with K = {self.current.n_clusters}")
+        self._readout_vectors = None if self.algorithm.hard else vectors
+
+    def readout(self, index):
+        """The kept (n_samples, P) float32 readout of the responsibilities shown at ``index``, or None."""
+        source = self.responsibility_source(index % len(self.history))
+        return self._readouts.get(source)
+
+    def _pass(self, snapshot):
+        readout = None
+        if self._readout_vectors is not None:
+            in_use = [id(a) for a in self._readouts.values()]
+            spare = [a for a in self._readout_spares if id(a) not in in_use]
+            out = spare[0] if spare else np.empty((self.data.n_samples, self._readout_vectors.shape[1]),
+                                                  dtype=np.float32)
+            if not spare:
+                self._readout_spares.append(out)
+            readout = (self._readout_vectors, out)
+        self._pending_readout = readout[1] if readout else None
+        return self.algorithm.responsibility_pass(self.data, snapshot, self._workspace, readout=readout)
+
+    def _file_readout(self, index):
+        """The pass behind responsibility half-step ``index`` wrote ``_pending_readout``."""
+        if self._pending_readout is not None:
+            self._readouts[index] = self._pending_readout
+            self._pending_readout = None
+            while len(self._readouts) > 2:
+                del self._readouts[next(iter(self._readouts))]
 
     def _previous_objective(self):
         """Objective after the previous refit, or after the first responsibility step."""

@@ -48,11 +48,12 @@ class SoftKMeans(GaussianKernelAlgorithm):
         chol_prec = np.broadcast_to(np.sqrt(2.0 * self.beta) * np.eye(D), (K, D, D)).copy()
         return np.ascontiguousarray(snapshot.centres), chol_prec, np.zeros(K)
 
-    def responsibility_pass(self, data, snapshot, workspace):
+    def responsibility_pass(self, data, snapshot, workspace, readout=None):
         from .validation import check_pass_finite
         ref, chol_prec, log_coef = self.kernel_parameters(snapshot)
         counts, sums, anchors, res, piece_sq, _, quad, log_likelihood, neg_entropy = (
-            _kernels.gaussian_chunk_pass(data.XT, ref, chol_prec, log_coef, False, 1.0 / (2.0 * self.beta)))
+            _kernels.gaussian_chunk_pass(data.XT, ref, chol_prec, log_coef, False, 1.0 / (2.0 * self.beta),
+                                         *(readout or _kernels.NO_READOUT)))
         sq = quad / (2.0 * self.beta)  # quad = sum r * 2 beta ||x - m||^2
         check_pass_finite(
             (log_likelihood, sums, sq, neg_entropy),

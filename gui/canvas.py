@@ -131,6 +131,7 @@ class Canvas(pg.PlotWidget):
         super().__init__(parent=parent, viewBox=self.viewbox, background="w")
         self.session = session
         self.tool = "points"  # or "centres"
+        self.draft = False  # set while the run plays: see set_draft
         # No grid: pyqtgraph draws it as part of each axis, which then repaints
         # with every frame (10 ms an axis at 1280x800, measured)
         self.viewbox.setZValue(1)  # above the axes
@@ -218,8 +219,16 @@ class Canvas(pg.PlotWidget):
         self.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     # -- drawing ---------------------------------------------------------------
+    def set_draft(self, on):
+        """Draft drawing while the run plays (``Overlay.draft``); the still frame is redrawn in full."""
+        if on != self.draft:
+            self.draft = on
+            if not on and self.session.frame is not None:
+                self._on_session_frame()
+
     def _on_session_frame(self, *_):
         overlay = overlay_for(self.session)
+        overlay.draft = self.draft
         if len(self.selection):
             overlay.selected = self.session.points[self.selection]
         self.scene_item.set_frame(self.session.frame, overlay)

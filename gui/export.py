@@ -7,16 +7,28 @@ up on consecutive slides.  Runs headless (offscreen Qt) or on the window's
 engine worker, with progress and cancel.
 """
 
+import collections
 import dataclasses
 import itertools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image as PILImage
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPolygonF, QTransform
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPen,
+    QPolygonF,
+    QTransform,
+)
 from PySide6.QtSvg import QSvgGenerator
 
 from engine.captions import format_value, in_sentence, short_caption, state_caption
@@ -25,13 +37,29 @@ from engine.description import INIT_PHASE
 from engine.files import atomic_output
 from engine.settings import DEFAULT_PANELS, FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
 
-from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX, pack_argb, point_colours, run_colours
-from .render import FIT_MIN_PAD, LINES_MAX_POINTS, Overlay, cluster_qcolor, paint_overlay, trails_until
+from .palette import (
+    PATH_HEX,
+    REFIT_STEP_HEX,
+    RESPONSIBILITY_STEP_HEX,
+    pack_argb,
+    point_colours,
+    run_colours,
+)
+from .render import (
+    FIT_MIN_PAD,
+    LINES_MAX_POINTS,
+    Overlay,
+    cluster_qcolor,
+    paint_overlay,
+    trails_until,
+)
 from .splat import marker_radius, render_points
 
 SVG_VECTOR_MAX_POINTS = 5_000  # above this an SVG embeds the points as one image
 MIN_AREA_PX = 8  # a drawing area smaller than this is refused, never painted
 FRAME_MARGIN = 0.03  # fitting the data and centres: this fraction of their extent on each side
+RENDER_THREADS = max(2, min(os.cpu_count() or 2, 8))  # painting and encoding frames in parallel
+PNG_QUALITY = 80  # Qt's PNG "quality" 80 is zlib level 1
 FIELD_WASH = 0.28  # the field's colours, washed towards white as on the canvas (gui/worker.py)
 # the cost plot: one marker shape per objective (the primary first), coloured by phase
 OBJECTIVE_MARKERS = ("circle", "diamond", "square", "triangle")
@@ -222,13 +250,17 @@ class FrameRenderer:
         self._colour_cache = (source, colours)
         return colours
 
-    def _overlay(self, index, scale):
+    def _labels(self, index):
+        """Labels for the lines to the centres, when they are drawn (numba: on the preparing thread)."""
         display = self.options.display
-        snap = self.run.history[index]
-        labels = None
         if (display.lines and self.run.responsibility_source(index) is not None
                 and self.run.data.n_samples <= LINES_MAX_POINTS):
-            labels = self.run.labels(index)
+            return self.run.labels(index)
+        return None
+
+    def _overlay(self, index, scale, labels):
+        display = self.options.display
+        snap = self.run.history[index]
         mixture = self.options.mixture if display.true_mixture else None
         return Overlay(
             centres=np.asarray(snap.centres)[:, :2],
@@ -240,25 +272,14 @@ class FrameRenderer:
             true_mixture=mixture if mixture is not None and mixture.means.shape[1] >= 2 else None,
             marker_scale=scale * display.marker_scale)
 
-    def _paint_field(self, painter, to_device, area, index):
-        """The canvas' field: nearest-centre regions (hard algorithms, exact cells) or the
-        responsibility colours over a grid (soft), washed towards white, under the points.
-        As on the canvas, the parameters are those that coloured the points (none at init)."""
+    def _field_image(self, to_device, area, index):
+        """The soft algorithms' field for ``index``: a QImage at half the frame's resolution (numba:
+        on the preparing thread), or None (none drawn, or the exact cells of a hard algorithm)."""
         source = self.run.responsibility_source(index)
-        if source is None:
-            return
+        if source is None or self.run.algorithm.hard:
+            return None
         snap = self.run.history[source]
         visible = self._visible(to_device, area)
-        if self.run.algorithm.hard:
-            try:
-                from .regions import paint_regions
-            except ImportError:
-                paint_regions = None
-            if paint_regions is not None:
-                painter.save()
-                paint_regions(painter, to_device, np.asarray(snap.centres)[:, :2], visible)
-                painter.restore()
-                return
         # half the frame's resolution, smoothly scaled: a wash, not a pixel-exact map
         gw, gh = max(int(area.width() / 2), 2), max(int(area.height() / 2), 2)
         key = (source, gw, gh, visible)
@@ -272,10 +293,7 @@ class FrameRenderer:
                 grid = np.c_[grid, np.repeat(self.run.data.X[:, 2:].mean(axis=0)[None], len(grid), 0)]
             alg = self.run.algorithm
             K = snap.n_clusters
-            if alg.hard:
-                colours = point_colours(K, labels=alg.labels(Dataset(grid), snap))
-            else:
-                colours = point_colours(K, responsibilities=alg.responsibilities(Dataset(grid), snap, np.float32))
+            colours = point_colours(K, responsibilities=alg.responsibilities(Dataset(grid), snap, np.float32))
             rgb = np.stack([(colours >> s) & 255 for s in (16, 8, 0)], axis=-1).astype(np.float32)
             rgb = 255 - (255 - rgb) * FIELD_WASH
             pixels = np.ascontiguousarray(pack_argb(rgb.astype(np.uint32)).astype(np.uint32).reshape(gh, gw))
@@ -283,38 +301,80 @@ class FrameRenderer:
             if len(self._field_cache) > 4:
                 self._field_cache.clear()
             self._field_cache[key] = image
+        return self._field_cache[key]
+
+    def _paint_field(self, painter, to_device, area, index, image):
+        """The canvas' field: nearest-centre regions (hard algorithms, exact cells) or the
+        responsibility colours over a grid (soft, ``image``), washed towards white, under the
+        points. As on the canvas, the parameters are those that coloured the points (none at init)."""
+        source = self.run.responsibility_source(index)
+        if source is None:
+            return
+        if self.run.algorithm.hard:
+            from .regions import paint_regions
+            painter.save()
+            paint_regions(painter, to_device, np.asarray(self.run.history[source].centres)[:, :2],
+                          self._visible(to_device, area))
+            painter.restore()
+            return
+        if image is None:
+            return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-        painter.drawImage(area, self._field_cache[key])
+        painter.drawImage(area, image)
         painter.restore()
 
-    def paint(self, painter, index, w, h, vector=False):
-        """Paint half-step ``index`` into a w x h device with ``painter``."""
+    def _frame_geometry(self, w, h):
         o = self.options
         caption, area, cost, scale = self._layout(w, h)
-        if not o.transparent:
-            painter.fillRect(QRectF(0, 0, w, h), QColor("white"))
         # inset by a centre marker's radius, so no point or centre at the data's edge is cut
         inset = 12 * scale * o.display.marker_scale
         to_device = self._to_device(area.adjusted(inset, inset, -inset, -inset)
                                     if min(area.width(), area.height()) > 6 * inset else area)
-        painter.save()
-        painter.setClipRect(area)
+        return caption, area, cost, scale, to_device
+
+    def prepare(self, index, w, h, vector=False):
+        """Everything numba computes for half-step ``index`` at w x h (the points' pixels, the
+        field, the labels), on the calling thread; ``paint`` then only paints, and may run on
+        another thread (numba's parallel kernels must not run from two threads at once)."""
+        o = self.options
+        _, area, _, scale, to_device = self._frame_geometry(w, h)
+        prepared = {"labels": self._labels(index), "field": None, "points": None}
         if o.display.field:
-            self._paint_field(painter, to_device, area, index)
+            prepared["field"] = self._field_image(to_device, area, index)
         X = self.run.data.X[:, :2]
         colours = self._colours(index)
         radius = marker_radius(len(X), scale * o.display.marker_scale)
         if vector and len(X) <= SVG_VECTOR_MAX_POINTS:
-            self._paint_point_vectors(painter, to_device, X, colours, radius)
+            prepared["vectors"] = (X, colours, radius)
         else:
             iw, ih = int(math.ceil(area.width())), int(math.ceil(area.height()))
             local = to_device * QTransform.fromTranslate(-area.left(), -area.top())
             affine = ((local.m11(), local.m21(), local.m31()), (local.m12(), local.m22(), local.m32()))
-            pixels = render_points(X, colours, affine, iw, ih, radius)
+            prepared["points"] = render_points(X, colours, affine, iw, ih, radius)
+        return prepared
+
+    def paint(self, painter, index, w, h, vector=False, prepared=None):
+        """Paint half-step ``index`` into a w x h device with ``painter`` (``prepare`` first, here
+        when ``prepared`` is None)."""
+        o = self.options
+        if prepared is None:
+            prepared = self.prepare(index, w, h, vector)
+        caption, area, cost, scale, to_device = self._frame_geometry(w, h)
+        if not o.transparent:
+            painter.fillRect(QRectF(0, 0, w, h), QColor("white"))
+        painter.save()
+        painter.setClipRect(area)
+        if o.display.field:
+            self._paint_field(painter, to_device, area, index, prepared["field"])
+        if "vectors" in prepared:
+            self._paint_point_vectors(painter, to_device, *prepared["vectors"])
+        else:
+            pixels = prepared["points"]
+            ih, iw = pixels.shape
             image = QImage(pixels.data, iw, ih, 4 * iw, QImage.Format.Format_ARGB32_Premultiplied)
             painter.drawImage(QPointF(area.left(), area.top()), image)
-        paint_overlay(painter, to_device, self._overlay(index, scale))
+        paint_overlay(painter, to_device, self._overlay(index, scale, prepared["labels"]))
         painter.restore()
         painter.setPen(QPen(QColor(170, 170, 170), 1.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -518,26 +578,29 @@ class FrameRenderer:
             painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
 
     # -- outputs ---------------------------------------------------------------
-    def image(self, index, w=None, h=None):
+    def image(self, index, w=None, h=None, prepared=None):
+        """Half-step ``index`` as a QImage: opaque RGB32 on white (quicker to encode), or
+        premultiplied ARGB32 when the background is transparent."""
         w = w or self.options.width
         h = h or self.options.height
-        img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
-        img.fill(Qt.GlobalColor.transparent)
+        if self.options.transparent:
+            img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+            img.fill(Qt.GlobalColor.transparent)
+        else:
+            img = QImage(w, h, QImage.Format.Format_RGB32)
+            img.fill(Qt.GlobalColor.white)
         painter = QPainter(img)
         try:  # a QPainter left active on a destroyed image crashes Qt
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
-            self.paint(painter, index, w, h)
+            self.paint(painter, index, w, h, prepared=prepared)
         finally:
             painter.end()
         return img
 
-    def save_png(self, index, path):
+    def save_png(self, index, path, prepared=None):
         _check_writable(Path(path).parent)
-        image = self.image(index)
-        with atomic_output(path) as tmp:
-            if not image.save(str(tmp), "PNG"):
-                raise ValueError(f"{path}: could not write the PNG")
+        write_png(self.image(index, prepared=prepared), path)
 
     def save_svg(self, index, path):
         _check_writable(Path(path).parent)
@@ -587,20 +650,66 @@ def _progress(callback, done, total, cancel):
         callback(done, total)
 
 
+def write_png(image, path):
+    """``image`` (a QImage) to ``path`` as PNG, atomically.  zlib level 1 (Qt's quality 80): a
+    slide frame compresses within 10% of the default level in about half the time."""
+    with atomic_output(path) as tmp:
+        if not image.save(str(tmp), "PNG", PNG_QUALITY):
+            raise ValueError(f"{path}: could not write the PNG")
+
+
+def render_in_parallel(renderer, indices, finish, progress=None, cancel=None):
+    """Yield finish(i, image of indices[i]) in order: this thread prepares each half-step (numba's
+    kernels never run from two threads), a pool of threads paints and finishes (encodes) them."""
+    w, h = renderer.options.width, renderer.options.height
+    in_flight = collections.deque()
+
+    def paint_and_finish(i, index, prepared):
+        return finish(i, renderer.image(index, w, h, prepared=prepared))
+
+    with ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="clusterlab-export") as pool:
+        try:
+            for i, index in enumerate(indices):
+                _progress(progress, i, len(indices), cancel)
+                in_flight.append(pool.submit(paint_and_finish, i, index, renderer.prepare(index, w, h)))
+                while len(in_flight) > 2 * RENDER_THREADS:  # bounded: frames in memory stay few
+                    yield in_flight.popleft().result()
+            while in_flight:
+                yield in_flight.popleft().result()
+        finally:
+            for job in in_flight:
+                job.cancel()
+    _progress(progress, len(indices), len(indices), cancel)
+
+
 def export_frames(renderer, folder, indices, fmt="png", progress=None, cancel=None):
     """One numbered file per half-step in ``indices``: frame_0000.png, ..."""
     if fmt not in ("png", "svg"):
         raise ValueError(f"format must be png or svg, got {fmt!r}")
     folder = Path(folder)
     _check_writable(folder)
-    paths = []
-    for i, index in enumerate(indices):
-        _progress(progress, i, len(indices), cancel)
-        path = folder / f"frame_{i:04d}.{fmt}"
-        (renderer.save_png if fmt == "png" else renderer.save_svg)(index, path)
-        paths.append(path)
-    _progress(progress, len(indices), len(indices), cancel)
+    paths = [folder / f"frame_{i:04d}.{fmt}" for i in range(len(indices))]
+    if fmt == "svg":
+        for i, index in enumerate(indices):
+            _progress(progress, i, len(indices), cancel)
+            renderer.save_svg(index, paths[i])
+        _progress(progress, len(indices), len(indices), cancel)
+        return paths
+    for _ in render_in_parallel(renderer, indices, lambda i, image: write_png(image, paths[i]), progress,
+                                cancel):
+        pass
     return paths
+
+
+def _gif_palette(renderer, indices):
+    """One palette for the whole GIF, from its first and last frames side by side: every frame
+    then maps onto it (fast, in parallel) and the colours never flicker from frame to frame."""
+    w, h = renderer.options.width, renderer.options.height
+    ends = [_qimage_to_pil(renderer.image(index)).convert("RGB") for index in (indices[0], indices[-1])]
+    both = PILImage.new("RGB", (w, 2 * h))
+    both.paste(ends[0], (0, 0))
+    both.paste(ends[1], (0, h))
+    return both.quantize(colors=255, method=PILImage.Quantize.MEDIANCUT)
 
 
 def export_gif(renderer, path, indices, fps=4.0, loop=0, progress=None, cancel=None):
@@ -611,15 +720,18 @@ def export_gif(renderer, path, indices, fps=4.0, loop=0, progress=None, cancel=N
     if w * h > PILImage.MAX_IMAGE_PIXELS:
         raise ValueError(f"a {w}x{h} GIF is larger than an image reader accepts "
                          f"({PILImage.MAX_IMAGE_PIXELS:,} pixels); choose a smaller --size")
-    frames = []
-    for i, index in enumerate(indices):
-        _progress(progress, i, len(indices), cancel)
-        # quantised as we go: 100 RGBA frames at 1080p would hold 800 MB
-        frames.append(_qimage_to_pil(renderer.image(index)).convert("RGB").quantize(colors=255))
+    if not len(indices):
+        raise ValueError("a GIF needs at least one half-step")
+    palette = _gif_palette(renderer, indices)
+
+    def quantised(i, image):
+        # mapped as we go: 100 RGBA frames at 1080p would hold 800 MB
+        return _qimage_to_pil(image).convert("RGB").quantize(palette=palette, dither=PILImage.Dither.NONE)
+
+    frames = list(render_in_parallel(renderer, indices, quantised, progress, cancel))
     with atomic_output(path) as tmp:
         frames[0].save(str(tmp), format="GIF", save_all=True, append_images=frames[1:],
-                       duration=int(round(1000 / fps)), loop=loop, disposal=1)
-    _progress(progress, len(indices), len(indices), cancel)
+                       duration=round(1000 / fps), loop=loop, disposal=1, optimize=False)
     return Path(path)
 
 
@@ -640,12 +752,12 @@ def export_mp4(renderer, path, indices, fps=4.0, progress=None, cancel=None):
         writer = imageio.get_writer(str(tmp), fps=fps, codec="libx264", macro_block_size=2,
                                     pixelformat="yuv420p")
         try:
-            for i, index in enumerate(indices):
-                _progress(progress, i, len(indices), cancel)
-                writer.append_data(np.asarray(_qimage_to_pil(renderer.image(index)).convert("RGB")))
+            for frame in render_in_parallel(renderer, indices,
+                                            lambda i, image: np.asarray(_qimage_to_pil(image).convert("RGB")),
+                                            progress, cancel):
+                writer.append_data(frame)
         finally:
             writer.close()
-    _progress(progress, len(indices), len(indices), cancel)
     return Path(path)
 
 

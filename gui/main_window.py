@@ -18,6 +18,7 @@ from .canvas import Canvas
 from .controls import ControlPanel
 from .cost_plot import CostPlot
 from .export_dialog import ExportController, ExportDialog, write_labels_csv
+from .loading import FileLoader
 from .player import Player
 from .session_files import SessionFiles
 from .transport import TransportBar
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
         self.cramped = self._fit_to_screen()
         self.setAcceptDrops(True)
         self.player = Player(session, self)
+        self.loader = FileLoader(self)  # big files are read off the UI thread
         self.canvas = Canvas(session)
         self.canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas.setToolTip("")
@@ -77,6 +79,7 @@ class MainWindow(QMainWindow):
         session.sigFrameChanged.connect(self._on_session_frame)
         session.undo_stack.indexChanged.connect(self._on_session_edit)
         self.player.sigPlayingChanged.connect(self._on_player_playing)
+        self.player.sigPlayingChanged.connect(self.canvas.set_draft)
         session.sigModifiedChanged.connect(self.setWindowModified)
         self.exporter = ExportController(self)
         self._update_title()
@@ -357,11 +360,23 @@ class MainWindow(QMainWindow):
                                                   "Points (*.csv *.npy);;All files (*)")
             if not path:
                 return
+        if self.loader.in_background(path):  # a big file: the window stays live while it loads
+            self.show_status(f"Reading {Path(path).name}…")
+            self.loader.start(load_points, path, lambda X: self._imported(path, X),
+                              lambda exc: self._import_failed(path, exc))
+            return
         try:
             X = load_points(path)
         except ValueError as exc:
-            QMessageBox.warning(self, "Cannot import points", str(exc))
+            self._import_failed(path, exc)
             return
+        self._imported(path, X)
+
+    def _import_failed(self, path, exc):
+        self.show_status(f"Could not import {Path(path).name}")
+        QMessageBox.warning(self, "Cannot import points", str(exc))
+
+    def _imported(self, path, X):
         self.session.replace_points(X[:, :SESSION_DIM], f"Import {Path(path).name}")
         self.fit_new_data()
         text = f"Imported {len(X):,} points from {Path(path).name}"

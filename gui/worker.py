@@ -23,9 +23,9 @@ from engine import ALGORITHM_NAMES, Dataset
 from engine.run import FAILED
 from engine.scenario import Scenario
 
-from .palette import UNASSIGNED_HEX, cluster_rgb, hex_to_rgb, pack_argb, point_colours, run_colours
+from .palette import UNASSIGNED_HEX, cluster_rgb, hex_to_rgb, pack_argb, point_colours
 from .render import LINES_MAX_POINTS
-from .splat import CloudOrder, render_points
+from .splat import PointImage
 
 STEP_SLICE_S = 0.1  # stepping time per request before the frame reached so far is shown
 # The responsibility field is computed on a grid of one sample per FIELD_PIXELS x FIELD_PIXELS
@@ -64,7 +64,6 @@ class Frame:
     history: tuple
     finished: bool
     stop_reason: str  # why the run stopped (engine.run), None while it can go on
-    colours: np.ndarray  # uint32 ARGB per point, in the session's point order
     labels: np.ndarray = None  # most responsible cluster per point (for lines), small N only
     viewport: Viewport = None
     image: np.ndarray = None  # (H, W) uint32 premultiplied ARGB of the points
@@ -92,8 +91,10 @@ class _Worker(QObject):
         self._client = client
         self._run = None
         self._run_id = 0
-        self._cloud = None  # (points array, CloudOrder, Dataset or None): kept while the points are
-        self._colour_cache = None  # ((run id, source index, lines), colours, labels)
+        self._cloud = None  # (points array, PointImage, Dataset or None): kept while the points are
+        self._colour_cache = None  # ((run id, source index), colour arguments of PointImage.render)
+        self._labels_cache = None  # ((run id, source index), labels) for lines, small N only
+        self._image_cache = None  # ((colour key, viewport), image): a refit shows the same points
         self._field_cache = None  # ((run id, source index, viewport), field image)
         self._changed_cache = None  # ((run id, index), changed indices)
 
@@ -125,7 +126,7 @@ class _Worker(QObject):
                 self._cloud = None  # no points: nothing of the old ones stays drawn
             else:
                 if self._cloud is None or self._cloud[0] is not scenario.points:
-                    self._cloud = (scenario.points, CloudOrder(scenario.points), None)
+                    self._cloud = (scenario.points, PointImage(scenario.points), None)
                 if scenario.centres is not None and len(scenario.centres):
                     # one Dataset while the points stay: a restart (a centre dragged)
                     # neither re-validates the points nor sorts them into blocks again
@@ -134,6 +135,8 @@ class _Worker(QObject):
                         data = Dataset(points)
                         self._cloud = (points, cloud, data)
                     self._run = dataclasses.replace(scenario, points=data).start()
+                    # the pass that computes r for a step also blends the colours shown
+                    self._run.keep_readout(cluster_rgb(self._run.current.n_clusters).astype(np.float64))
             self.sigReset.emit(run_id, None)
         except ValueError as exc:
             self.sigReset.emit(run_id, str(exc))
@@ -144,12 +147,12 @@ class _Worker(QObject):
         timings = {}
         t0 = time.perf_counter()
         run = self._run
-        cloud = self._cloud[1] if self._cloud else CloudOrder(np.zeros((0, 2)))
-        n = len(cloud.points)
+        cloud = self._cloud[1] if self._cloud else PointImage(np.zeros((0, 2)))
+        n = len(cloud)
+        labels = None
         if run is None:
             history, finished, stop_reason, index = (), True, None, 0
-            colours = point_colours(0, n_points=n)
-            labels = None
+            source = None
         else:
             # a long way to go (End on a slow run) is walked in slices: the frame
             # reached so far goes back, and any newer request (Home, Escape, an edit)
@@ -163,26 +166,25 @@ class _Worker(QObject):
                 self.sigReset.emit(run_id, str(exc))
             index = max(0, min(index, len(run) - 1))
             history, finished, stop_reason = tuple(run.history), run.finished, run.stop_reason
-            timings["step"] = time.perf_counter() - t0
             source = run.responsibility_source(index)
-            key = (run_id, source, want_labels)
-            if self._colour_cache is not None and self._colour_cache[0] == key:
-                # a refit / M-step shows the responsibilities of the step before it
-                colours, labels = self._colour_cache[1:]
-            else:
-                lines = want_labels and n <= LINES_MAX_POINTS
-                colours, labels = run_colours(run, source, with_labels=lines)
-                if not lines:
-                    labels = None
-                self._colour_cache = (key, colours, labels)
-        timings["colours"] = time.perf_counter() - t0 - sum(timings.values())
+            if want_labels and n <= LINES_MAX_POINTS and source is not None:
+                labels = self._labels(run_id, run, source)
+        timings["step"] = time.perf_counter() - t0
         image = field_image = regions = changed = None
         if viewport is not None and viewport.width > 0 and viewport.height > 0:
             t1 = time.perf_counter()
-            image = render_points(cloud.points, cloud.colours(colours), viewport.transform(),
-                                  viewport.width, viewport.height, viewport.radius)
+            colour_key = (run_id, source)
+            image_key = (colour_key, viewport)
+            if self._image_cache is not None and self._image_cache[0] == image_key:
+                image = self._image_cache[1]  # a refit / M-step shows the step before's colours
+            else:
+                colours = self._colours(colour_key, run, index, source, n)
+                timings["colours"] = time.perf_counter() - t1
+                t1 = time.perf_counter()
+                image = cloud.render(viewport.transform(), viewport.width, viewport.height,
+                                     viewport.radius, **colours)
+                self._image_cache = (image_key, image)
             timings["splat"] = time.perf_counter() - t1
-            source = run.responsibility_source(index) if run is not None else None
             if viewport.field and source is not None:
                 t1 = time.perf_counter()
                 if run.algorithm.hard:
@@ -194,8 +196,42 @@ class _Worker(QObject):
         if run is not None and n <= CHANGED_MAX_POINTS:
             changed = self._changed(run_id, run, index)
         return Frame(run_id=run_id, index=index, history=history, finished=finished, stop_reason=stop_reason,
-                     colours=colours, labels=labels, viewport=viewport, image=image,
+                     labels=labels, viewport=viewport, image=image,
                      field_image=field_image, regions=regions, changed=changed, seconds=timings)
+
+    def _colours(self, key, run, index, source, n):
+        """How each point is coloured at ``index``: keyword arguments of ``PointImage.render``.
+
+        A played soft step comes with its readout (sum_k r_k colour_k, blended by the pass
+        that computed r); k-means colours by label through the palette; a step scrubbed
+        back to recomputes its responsibilities once.
+        """
+        if self._colour_cache is not None and self._colour_cache[0] == key:
+            colours = self._colour_cache[1]
+            # a readout is the run's to reuse once two newer steps were played
+            if "weighted" not in colours or run.readout(index) is colours["weighted"]:
+                return colours
+        if source is None:
+            colours = {"argb": point_colours(0, n_points=n)}
+        elif run.algorithm.hard:
+            colours = {"labels": run.labels(source),
+                       "palette": pack_argb(cluster_rgb(run.current.n_clusters)).astype(np.uint32)}
+        else:
+            weighted = run.readout(index)
+            if weighted is not None:
+                colours = {"weighted": weighted}
+            else:
+                colours = {"argb": point_colours(run.current.n_clusters,
+                                                 responsibilities=run.responsibilities(source, dtype=np.float32))}
+        self._colour_cache = (key, colours)
+        return colours
+
+    def _labels(self, run_id, run, source):
+        """Most responsible cluster per point at ``source`` (small N: the lines to the centres)."""
+        key = (run_id, source)
+        if self._labels_cache is None or self._labels_cache[0] != key:
+            self._labels_cache = (key, run.labels(source))
+        return self._labels_cache[1]
 
     def _changed(self, run_id, run, index):
         """Indices of the points whose most responsible cluster the responsibility half-step ``index``
@@ -323,7 +359,12 @@ class EngineClient(QObject):
 
 
 def warm_up():
-    """Compile (or load from cache) every kernel the window uses, on tiny data."""
+    """Compile (or load from cache) every kernel the window uses, on tiny data, and import what
+    an export loads lazily: a first export then never stalls the window with imports."""
+    import concurrent.futures  # noqa: F401  (the export's painting threads)
+
+    from PIL import GifImagePlugin, Image, PngImagePlugin  # noqa: F401
+    Image.init()
     # 64 points: enough that k-means sorts them into blocks (fewer skip that kernel)
     X = np.c_[np.repeat(np.arange(8.0), 8), np.tile(np.arange(8.0), 8)]
     # and two clusters far apart with both centres in one: a refit that jumps far takes the
@@ -332,12 +373,18 @@ def warm_up():
     for algorithm in ALGORITHM_NAMES:
         for points in (X, far):
             run = Scenario(points=points, algorithm=algorithm, centres=points[:2]).start()
+            run.keep_readout(cluster_rgb(2).astype(np.float64))
             run.run(4)
         if run.algorithm.hard:
             point_colours(2, labels=run.labels())
         else:
             point_colours(2, responsibilities=run.responsibilities(dtype=np.float32))
-    render_points(X, point_colours(2, n_points=len(X)), ((1, 0, 0), (0, 1, 0)), 4, 4, 1.0)
+    # the point image in each of its colour modes
+    image = PointImage(X)
+    unit = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
+    image.render(unit, 4, 4, 1.0, argb=point_colours(2, n_points=len(X)))
+    image.render(unit, 4, 4, 1.0, weighted=np.zeros((len(X), 3), np.float32))
+    image.render(unit, 4, 4, 1.0, labels=np.zeros(len(X), np.int32), palette=pack_argb(cluster_rgb(2)))
     wash(point_colours(2, n_points=4))
     pack_argb(hex_to_rgb(UNASSIGNED_HEX))
     cluster_rgb(3)
