@@ -185,6 +185,7 @@ class FrameRenderer:
             self.view = fit_view(run)
         self._colour_cache = (None, None)
         self._field_cache = {}
+        self._cost_cache = None  # (key, (image, plot rectangle, n)): see _cost_plot_image
         self.scale_floor = 0.4  # a strip's panels raise it so markers stay readable
 
     # -- layout ----------------------------------------------------------------
@@ -338,8 +339,10 @@ class FrameRenderer:
         field, the labels), on the calling thread; ``paint`` then only paints, and may run on
         another thread (numba's parallel kernels must not run from two threads at once)."""
         o = self.options
-        _, area, _, scale, to_device = self._frame_geometry(w, h)
-        prepared = {"labels": self._labels(index), "field": None, "points": None}
+        _, area, cost, scale, to_device = self._frame_geometry(w, h)
+        prepared = {"labels": self._labels(index), "field": None, "points": None, "cost": None}
+        if cost is not None and not vector:
+            prepared["cost"] = self._cost_plot_image(cost, scale)
         if o.display.field:
             prepared["field"] = self._field_image(to_device, area, index)
         X = self.run.data.X[:, :2]
@@ -386,7 +389,7 @@ class FrameRenderer:
         if o.legend:
             self._paint_legend(painter, area, to_device, scale, w)
         if cost is not None:
-            self._paint_cost(painter, cost, [index], scale)
+            self._paint_cost(painter, cost, [index], scale, prepared.get("cost"))
 
     @staticmethod
     def _paint_point_vectors(painter, to_device, X, colours, radius):
@@ -478,9 +481,48 @@ class FrameRenderer:
             painter.drawPolygon(QPolygonF([QPointF(p.x(), p.y() - r), QPointF(p.x() + r, p.y() + r * 0.8),
                                            QPointF(p.x() - r, p.y() + r * 0.8)]))
 
-    def _paint_cost(self, painter, rect, marks, scale):
+    def _paint_cost(self, painter, rect, marks, scale, plot_image=None):
         """Every objective over the whole run (dots coloured by phase, a shape per objective),
-        the half-steps in ``marks`` marked by a vertical line."""
+        the half-steps in ``marks`` marked by a vertical line.  ``plot_image``: the plot without
+        the marks, as ``_cost_plot_image`` drew it (the same for every frame of a run)."""
+        if plot_image is not None:
+            image, plot, n = plot_image
+            painter.drawImage(rect.topLeft(), image)
+        else:
+            drawn = self._paint_cost_plot(painter, rect, scale)
+            if drawn is None:
+                return
+            plot, n = drawn
+        if plot is None:
+            return
+        painter.setPen(QPen(QColor(20, 20, 20, 150 if len(marks) > 1 else 255),
+                            (1.2 if len(marks) > 1 else 2.0) * scale))
+        for index in marks:
+            x = plot.left() + plot.width() * index / n
+            painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
+
+    def _cost_plot_image(self, rect, scale):
+        """(QImage of ``rect``'s size, plot rectangle in frame coordinates, n): the cost plot drawn
+        once for a raster export, whose every frame shows the same plot."""
+        key = (rect.getRect(), scale, len(self.run.history), self.options.transparent)
+        if self._cost_cache is None or self._cost_cache[0] != key:
+            image = QImage(math.ceil(rect.width()), math.ceil(rect.height()),
+                           QImage.Format.Format_ARGB32_Premultiplied)
+            image.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(image)
+            try:
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+                painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+                painter.translate(-rect.left(), -rect.top())
+                drawn = self._paint_cost_plot(painter, rect, scale)
+            finally:
+                painter.end()
+            plot, n = drawn if drawn is not None else (None, 1)
+            self._cost_cache = (key, (image, plot, n))
+        return self._cost_cache[1]
+
+    def _paint_cost_plot(self, painter, rect, scale):
+        """The cost plot without the marks; (plot rectangle, last half-step), or None when too small."""
         hist = self.run.history
         description = self.run.description
         objectives = description.objectives
@@ -504,7 +546,7 @@ class FrameRenderer:
         plot = rect.adjusted(label_h + label_w + 8 * scale, 14 * scale + legend_h, -24 * scale,
                              -(metrics.height() * 2 + 12 * scale))
         if plot.width() < 10 or plot.height() < 10:
-            return
+            return None
         painter.setPen(QPen(QColor(120, 120, 120), 1.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
@@ -571,11 +613,7 @@ class FrameRenderer:
                 painter.setPen(QPen(QColor("white"), 0.8 * scale) if j else Qt.PenStyle.NoPen)
                 painter.setBrush(colour)
                 self._marker(painter, shape, at(i, v), r if j == 0 else r * 0.85)
-        painter.setPen(QPen(QColor(20, 20, 20, 150 if len(marks) > 1 else 255),
-                            (1.2 if len(marks) > 1 else 2.0) * scale))
-        for index in marks:
-            x = plot.left() + plot.width() * index / n
-            painter.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
+        return plot, n
 
     # -- outputs ---------------------------------------------------------------
     def image(self, index, w=None, h=None, prepared=None):
