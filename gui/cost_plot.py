@@ -222,7 +222,7 @@ class CostPlot(pg.PlotWidget):
             if lo >= lo_old and hi <= hi_old:
                 lo, hi = lo_old, hi_old
             else:  # a value left the axis: grow it with room to spare, not again next frame
-                room = 0.25 * (max(hi, hi_old) - min(lo, lo_old))
+                room = 0.05 * (max(hi, hi_old) - min(lo, lo_old))
                 lo = lo_old if lo >= lo_old else lo - room
                 hi = hi_old if hi <= hi_old else hi + room
         wanted = (self.session.run_id, x_hi, lo, hi)
