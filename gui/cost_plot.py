@@ -172,23 +172,34 @@ class CostPlot(pg.PlotWidget):
         description = self.session.description
         if description is not self._description:
             self._build(description)
-        self._points = None  # the history changed: its dots are read again, once
         self._update_dots()
         self._update_ranges()
         self.marker.setValue(self.session.index)
 
     def _history_points(self):
-        """{(objective field, phase or None): (x, y)} of the history, read once per history."""
+        """{(objective field, phase or None): (x, y)} of the history, read once per history; a run
+        that grew by a half-step reads only the new one (a long run played at 60 /s stays cheap)."""
         hist = self.session.history
-        if self._points is None or self._points[0] is not hist:
-            description = self._description
-            table = {}
-            for objective in description.objectives:
-                table[(objective.field, None)] = description.objective_points(hist, objective)
-                for phase in description.phases:
-                    table[(objective.field, phase)] = description.objective_points(hist, objective, phase)
-            self._points = (hist, table)
-        return self._points[1]
+        if self._points is not None and self._points[0] is hist:
+            return self._points[1]
+        description = self._description
+        start, old = 0, None
+        if self._points is not None:
+            old_hist, old_table = self._points
+            n = len(old_hist)
+            if 0 < n <= len(hist) and hist[n - 1] is old_hist[-1]:  # the same run, grown
+                start, old = n, old_table
+        tail = hist[start:]
+        table = {}
+        for objective in description.objectives:
+            for phase in (None, *description.phases):
+                x, y = description.objective_points(tail, objective, phase)
+                key = (objective.field, phase)
+                if old is not None:
+                    x, y = np.concatenate([old[key][0], x + start]), np.concatenate([old[key][1], y])
+                table[key] = (x, y)
+        self._points = (hist, table)
+        return table
 
     def _update_dots(self):
         """Dots up to the current half-step (or all); an item is touched only when its count changes
