@@ -5,6 +5,7 @@
     python main.py export ...    render frames / GIF / strip headless
     python main.py restarts ...  many runs from new starts, their distinct local optima
     python main.py choose-k ...  the best of R restarts for each K (BIC, AIC for EM)
+    python main.py quantise IMAGE --k 2,3,10 --out q.png   an image's pixels clustered (vector quantisation)
     python main.py bench         measure speed
 """
 
@@ -16,7 +17,7 @@ from engine.command_line import add_scenario_arguments, input_paths, limited, sc
 from engine.settings import DEFAULT_FPS, DEFAULT_GIF_LOOP, DEFAULT_PANELS, FPS, GIF_LOOP, PANELS, STRIP_COLS
 
 
-COMMANDS = ("run", "export", "bench", "restarts", "choose-k")
+COMMANDS = ("run", "export", "bench", "restarts", "choose-k", "quantise")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser():
     parser = _Parser(prog="main.py", description="ClusterLab: k-means, soft k-means and EM, "
                      "one half-step at a time. With no command, opens the window.")
-    sub = parser.add_subparsers(dest="command", metavar="{run,export,restarts,choose-k,bench}",
+    sub = parser.add_subparsers(dest="command", metavar="{run,export,restarts,choose-k,quantise,bench}",
                                 parser_class=_Parser)
     run = sub.add_parser("run", help="run an algorithm headless and write a JSON trace")
     add_scenario_arguments(run)
@@ -91,6 +92,7 @@ def build_parser():
                         help=f"EM: hold out this fraction of the points ({HELD_OUT.describe()}), "
                         "fit on the rest, report the held-out log-likelihood")
     choose.add_argument("--out", metavar="CHOOSE_K.json", required=True, help="the JSON file to write")
+    _add_quantise_parser(sub)
     bench = sub.add_parser("bench", help="measure engine and drawing speed")
     bench.add_argument("--n", type=int, default=1_000_000, help="points (default 1,000,000)")
     bench.add_argument("--k", type=int, default=10, help="clusters (default 10)")
@@ -101,7 +103,69 @@ def build_parser():
     window.add_argument("session", nargs="?", help="a saved session (.json) to open")
     add_scenario_arguments(window)
     window.add_argument("--play", action="store_true", help="start animating at once")
+    window.add_argument("--image", metavar="IMAGE", help="open an image in image mode: its pixels as "
+                        "points (PNG, JPEG, WebP, TIFF)")
     return parser
+
+
+def _add_quantise_parser(sub):
+    """``quantise``: the image's pixels as points; its algorithm flags mean what run's mean."""
+    from engine.image import (
+        DEFAULT_MAX_PIXELS,
+        DEFAULT_SPATIAL_WEIGHT,
+        MAX_PIXELS,
+        SPACES,
+        SPATIAL_WEIGHT,
+    )
+    from engine.registry import ALGORITHM_NAMES
+    from engine.settings import (
+        COVARIANCE_TYPES,
+        DEFAULT_INIT,
+        DEFAULT_SEED,
+        INIT,
+        SEED,
+        AlgorithmSettings,
+    )
+    defaults = AlgorithmSettings()
+
+    def setting(name):
+        return limited(AlgorithmSettings.limit(name))
+
+    q = sub.add_parser("quantise", help="vector quantisation of an image: its pixels clustered in colour "
+                       "space, each replaced by its centre (--segment: colour and position)")
+    q.add_argument("image", metavar="IMAGE", help="a PNG, JPEG, WebP or TIFF file")
+    q.add_argument("--k", default="2,3,10", metavar="K[,K2,...]",
+                   help="clusters; several give one output each, OUT-k2.png, OUT-k3.png, ... (default 2,3,10)")
+    q.add_argument("--space", choices=SPACES, default="rgb",
+                   help="features: RGB in [0, 1] (default, the lecture's) or CIELAB (D65)")
+    q.add_argument("--algorithm", choices=ALGORITHM_NAMES, default=ALGORITHM_NAMES[0])
+    q.add_argument("--init", choices=INIT.choices, default=DEFAULT_INIT)
+    q.add_argument("--seed", type=limited(SEED), default=DEFAULT_SEED,
+                   help=f"seed for the initialisation (default {DEFAULT_SEED})")
+    q.add_argument("--beta", type=setting("beta"), default=defaults.beta,
+                   help=f"soft k-means stiffness beta, in 1 / squared feature units (default {defaults.beta:g}; "
+                   "RGB distances are at most 3, so try 100 or more)")
+    q.add_argument("--covariance", choices=COVARIANCE_TYPES, default=defaults.covariance_type,
+                   help="EM covariance type")
+    q.add_argument("--reg-covar", type=setting("reg_covar"), default=defaults.reg_covar,
+                   help="EM: added to covariance diagonals")
+    q.add_argument("--fixed-weights", action="store_true", help="EM: keep pi_k = 1/K")
+    q.add_argument("--max-iter", type=setting("max_iter"), default=defaults.max_iter,
+                   help=f"iteration limit (default {defaults.max_iter})")
+    q.add_argument("--tol", type=setting("tol"), default=defaults.tol, help="relative change of the objective")
+    q.add_argument("--segment", action="store_true",
+                   help="segmentation: cluster (colour, λ·x, λ·y), x and y the column and row over the "
+                   "longer side, times 100 in CIELAB")
+    q.add_argument("--spatial-weight", type=limited(SPATIAL_WEIGHT), default=None, metavar="λ",
+                   help=f"with --segment: the weight λ of position against colour "
+                   f"(default {DEFAULT_SPATIAL_WEIGHT:g}, {SPATIAL_WEIGHT.describe()})")
+    q.add_argument("--max-pixels", type=limited(MAX_PIXELS), default=DEFAULT_MAX_PIXELS, metavar="P",
+                   help=f"refuse larger images, read from the header before decoding "
+                   f"(default {DEFAULT_MAX_PIXELS:,}; {MAX_PIXELS.describe()})")
+    q.add_argument("--out", metavar="OUT.png", required=True, help="the quantised image (PNG, full size)")
+    q.add_argument("--trace", metavar="T.json", help="the run's trace (several K: T-k2.json, ...)")
+    q.add_argument("--strip", metavar="S.png", help="one image: a panel per K, then the original "
+                   "(the lecture's figure for K = 2, 3, 10)")
 
 
 def cmd_run(args):
@@ -109,10 +173,10 @@ def cmd_run(args):
     from engine.formats import write_json
     from engine.trace import trace
     check_output_path(args.out, input_paths(args))
-    scenario = scenario_from_args(args)
+    scenario, truth = scenario_from_args(args, with_truth=True)
     run = scenario.start().run()
     result = trace(run, {"init": "manual" if scenario.centres is not None else scenario.init,
-                         "seed": scenario.seed})
+                         "seed": scenario.seed}, truth=truth)
     if args.out:
         write_json(args.out, result)
     else:
@@ -166,6 +230,72 @@ def cmd_bench(args):
     if args.only != "engine":
         from gui.benchmark import run_gui_benchmark
         run_gui_benchmark()
+    return 0
+
+
+def cmd_quantise(args):
+    import time
+
+    from engine.captions import format_value, stop_text
+    from engine.command_line import settings_from_args
+    from engine.image import (
+        DEFAULT_SPATIAL_WEIGHT,
+        PixelSpace,
+        check_outputs,
+        image_settings,
+        load_image,
+        output_paths,
+        parse_k_list,
+        pixel_dataset,
+        quantise,
+        save_png,
+        write_trace,
+    )
+    from engine.settings import N_CLUSTERS
+    from engine.trace import trace
+    t0 = time.perf_counter()
+    ks = parse_k_list(args.k, N_CLUSTERS)
+    if args.spatial_weight is not None and not args.segment:
+        raise ValueError("--spatial-weight needs --segment")
+    weight = DEFAULT_SPATIAL_WEIGHT if args.spatial_weight is None else args.spatial_weight
+    space = PixelSpace(args.space, weight if args.segment else None)
+    outs, traces = output_paths(args.out, ks), output_paths(args.trace, ks)
+    check_outputs(outs + traces + [args.strip], [args.image])
+    settings = settings_from_args(args)
+    rgb = load_image(args.image, args.max_pixels)  # every bad input fails here, before anything is written
+    data = pixel_dataset(rgb, space)
+    images, documents, lines = [], [], []
+    for k in ks:
+        run, _, image = quantise(data, space, rgb.shape, k, args.algorithm, settings, args.init, args.seed)
+        images.append(image)
+        if args.trace:
+            documents.append(trace(run, {"init": args.init, "seed": args.seed,
+                                         **image_settings(space, rgb.shape, args.image)}))
+        lines.append(f"K = {k}: {run.description.primary.symbol} = "
+                     f"{format_value(run.algorithm.objective(run.current), 6).replace(chr(0x2212), '-')} "
+                     f"({'converged' if run.converged else stop_text(run.stop_reason)}, {run.n_iter} iterations)")
+    strip = None
+    if args.strip:
+        import os
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
+        from PySide6.QtGui import QGuiApplication
+
+        from gui.image_export import strip_image
+        app = QGuiApplication.instance() or QGuiApplication(["clusterlab-quantise"])  # noqa: F841
+        strip = strip_image(rgb, [(f"K = {k}", image) for k, image in zip(ks, images)])
+    for path, image in zip(outs, images):
+        save_png(path, image)
+    for path, document in zip(traces, documents):
+        write_trace(path, document)
+    if strip is not None:
+        from gui.image_export import save_qimage
+        save_qimage(strip, args.strip)
+    height, width = rgb.shape[:2]
+    written = outs + [p for p in traces if p] + ([args.strip] if args.strip else [])
+    features = space.describe().replace("λ", "lambda").replace("·", "*")  # stdout may not be UTF-8
+    print(f"{args.image}: {width} x {height} = {width * height:,} pixels as points in "
+          f"{features}, {run.description.display_name}; " + "; ".join(lines)
+          + f"; wrote {', '.join(written)} in {time.perf_counter() - t0:.2f} s")
     return 0
 
 
@@ -251,7 +381,7 @@ def main(argv=None):
     except SystemExit as exc:  # --help (0) or a bad argument (2), already reported
         return exc.code
     handler = {"run": cmd_run, "export": cmd_export, "bench": cmd_bench, "window": cmd_window,
-               "restarts": cmd_restarts, "choose-k": cmd_choose_k}[args.command]
+               "restarts": cmd_restarts, "choose-k": cmd_choose_k, "quantise": cmd_quantise}[args.command]
     try:
         return handler(args)
     except ValueError as exc:

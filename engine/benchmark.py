@@ -102,6 +102,7 @@ def run_benchmark(n=1_000_000, k=10, repeats=5, sklearn=True, out=print):
         out(f"  {label:<14} iteration: {t * 1e3:8.2f} ms  ({t / t_pass:5.1f} numpy passes;"
             f" set-up incl. compile {time.perf_counter() - t0 - t * repeats:5.2f} s)")
     out(f"  soft k-means / EM full: {ours['soft k-means'] / ours['EM full']:.2f}x")
+    pixel_benchmark(out=out, sklearn=sklearn)
     if not sklearn:
         return ours
     try:
@@ -140,4 +141,98 @@ def run_benchmark(n=1_000_000, k=10, repeats=5, sklearn=True, out=print):
         label = f"EM {cov}"
         out(f"  scikit-learn GaussianMixture({cov:<9}) it.: {sk_gm * 1e3:8.2f} ms"
             f"  -> ours {sk_gm / ours[label]:5.1f}x faster")
+    return ours
+
+
+def benchmark_pixels(n_pixels=12_000_000, k=10, seed=0):
+    """The shipped sample photo upscaled (bilinear) to ``n_pixels`` RGB pixels in [0, 1] at 4:3, and
+    k initial centres near k of its pixels."""
+    from pathlib import Path
+
+    from PIL import Image
+    width = round((n_pixels * 4 / 3) ** 0.5)
+    height = n_pixels // width
+    sample = Path(__file__).resolve().parent.parent / "resources" / "coffee.png"
+    with Image.open(sample) as im:
+        pixels = np.asarray(im.convert("RGB").resize((width, height), Image.Resampling.BILINEAR))
+    X = pixels.reshape(-1, 3).astype(np.float64) / 255.0
+    rng = np.random.default_rng(seed)
+    # pixels moved off the 1/255 grid: a pixel exactly halfway between two grid centres is common, and
+    # its label would then depend on how each implementation rounds, not on the algorithm
+    centres = X[rng.choice(len(X), size=k, replace=False)] + rng.uniform(-0.4, 0.4, (k, 3)) / 255.0
+    return X, centres
+
+
+def _sklearn_lloyd_iteration(X, centres, repeats):
+    """Median seconds of scikit-learn's own Lloyd iteration (the Cython kernel its fit loops over:
+    assignment and centre update), or None where that private function is not there."""
+    try:
+        from sklearn.cluster._k_means_lloyd import lloyd_iter_chunked_dense
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+    except ImportError:
+        return None
+    n, k = len(X), len(centres)
+    old, new = np.array(centres, dtype=np.float64), np.empty_like(centres, dtype=np.float64)
+    weights, in_clusters = np.ones(n), np.zeros(k)
+    labels, shift = np.full(n, -1, dtype=np.int32), np.zeros(k)
+    threads = _openmp_effective_n_threads()
+
+    def iteration():
+        lloyd_iter_chunked_dense(X, weights, old, new, in_clusters, labels, shift, threads, update_centers=True)
+    return _median_time(iteration, repeats)
+
+
+def pixel_benchmark(n_pixels=12_000_000, k=10, sklearn=True, repeats=3, out=print):
+    """One k-means iteration on a photo's pixels (RGB in [0, 1]) against scikit-learn's Lloyd
+    (``KMeans(algorithm="lloyd", n_init=1, max_iter=1, init=centres)``) from the same centres;
+    the labels after it must be identical (AssertionError otherwise)."""
+    from .data import Dataset
+    X, centres = benchmark_pixels(n_pixels, k)
+    t0 = time.perf_counter()
+    data = Dataset(X)
+    data.blocks  # noqa: B018 - sorted into blocks once per image
+    setup = time.perf_counter() - t0
+    scenario = Scenario(points=data, algorithm="kmeans", centres=centres,
+                        settings=AlgorithmSettings(max_iter=10_000, tol=0.0))
+    starts, iterations = [], []
+    for _ in range(repeats):  # the first iteration from these centres, each from a fresh run
+        t0 = time.perf_counter()
+        run = scenario.start()
+        t1 = time.perf_counter()
+        run.run(2)  # assignment step and refit
+        iterations.append(time.perf_counter() - t1)
+        starts.append(t1 - t0)
+    ours, start = float(np.median(iterations)), float(np.median(starts))
+    t0 = time.perf_counter()
+    labels = run.final_labels()  # under the refit centres, as scikit-learn's labels_
+    final = time.perf_counter() - t0
+    head = (f"  pixels: one k-means iteration on {len(X):,} RGB pixels (the sample photo upscaled to "
+            f"4000x3000), K={k}: ours {ours * 1e3:.0f} ms")
+    setup_line = (f"    ours also: {setup * 1e3:.0f} ms once per image (copy, checks, pixels into blocks), "
+                  f"{start * 1e3:.0f} ms per run, {final * 1e3:.0f} ms for the final labels (a full scan)")
+    try:
+        if not sklearn:
+            raise ImportError
+        from sklearn.cluster import KMeans as SKKMeans
+    except ImportError:
+        out(head + ("" if not sklearn else "; scikit-learn not installed: no comparison"))
+        out(setup_line)
+        return ours
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "did not converge": intended
+        t0 = time.perf_counter()
+        sk = SKKMeans(n_clusters=k, init=centres, n_init=1, max_iter=1, tol=0.0, algorithm="lloyd").fit(X)
+        sk_fit = time.perf_counter() - t0
+    differ = int(np.sum(labels != sk.labels_))
+    if differ:
+        raise AssertionError(f"pixel benchmark: {differ:,} labels differ from scikit-learn's")
+    np.testing.assert_allclose(run.current.centres, sk.cluster_centers_, rtol=0, atol=1e-9)
+    sk_iteration = _sklearn_lloyd_iteration(X, centres, repeats)
+    kernel = ("" if sk_iteration is None else
+              f"; its Lloyd iteration alone {sk_iteration * 1e3:.0f} ms -> ours {sk_iteration / ours:.1f}x")
+    out(head + f"; scikit-learn KMeans(lloyd, max_iter=1).fit {sk_fit * 1e3:.0f} ms -> {sk_fit / ours:.1f}x"
+        + kernel + "; labels identical")
+    whole = setup + start + ours + final
+    out(setup_line + f": with them ours {whole * 1e3:.0f} ms, {sk_fit / whole:.1f}x scikit-learn's fit")
     return ours

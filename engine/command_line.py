@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .agreement import MAX_TRUE_COMPONENTS
 from .formats import load_matrix, load_mixture, load_points
 from .registry import ALGORITHM_NAMES
 from .presets import PRESET_NAMES, PRESETS, old_faithful
@@ -90,16 +91,24 @@ def input_paths(args):
     return [p for p in paths if p]
 
 
-def scenario_from_args(args):
-    """Build an engine Scenario from parsed flags; ValueError on bad data."""
+def scenario_from_args(args, with_truth=False):
+    """Build an engine Scenario from parsed flags; ValueError on bad data.
+
+    With ``with_truth``: (scenario, z), z the true component of each point when the
+    points were sampled from a mixture (``--sample``), None otherwise.
+    """
     if args.data and args.sample:
         raise ValueError("give either --data or --sample, not both")
+    truth = None
     if args.data:
         points = load_points(args.data)
     elif args.sample == "old-faithful":
         points = old_faithful()
     elif args.sample:
-        points, _ = mixture_from_args(args).sample(args.n, seed=args.seed)
+        mixture = mixture_from_args(args)
+        points, truth = mixture.sample(args.n, seed=args.seed)
+        if mixture.n_components > MAX_TRUE_COMPONENTS:
+            truth = None  # more components than z may name: no agreement to show
     else:
         raise ValueError("no data: give --data FILE or --sample SPEC")
     centres = load_matrix(args.centres, "centres") if args.centres else None
@@ -110,6 +119,8 @@ def scenario_from_args(args):
         k = len(centres)
     weights = load_matrix(args.weights, "weights").ravel() if args.weights else None
     covariances = load_matrix(args.covariances, "covariances") if args.covariances else None
-    return Scenario(points=np.asarray(points), algorithm=args.algorithm, settings=settings_from_args(args),
-                    centres=centres, weights=weights, covariances=covariances,
-                    n_clusters=DEFAULT_N_CLUSTERS if k is None else k, init=args.init, seed=args.seed)
+    scenario = Scenario(points=np.asarray(points), algorithm=args.algorithm,
+                        settings=settings_from_args(args), centres=centres, weights=weights,
+                        covariances=covariances, n_clusters=DEFAULT_N_CLUSTERS if k is None else k,
+                        init=args.init, seed=args.seed)
+    return (scenario, truth) if with_truth else scenario

@@ -1,7 +1,8 @@
 """The session file: a lecturer's prepared scenario, versioned JSON.
 
-Holds the points, the initial centres, the mixture used for sampling, the
-algorithm and its settings, the seed, the view and the display options, so that
+Holds the points, the true component z of each sampled point (when known), the
+initial centres, the mixture used for sampling, the algorithm and its settings,
+the seed, the view and the display options, so that
 reopening and re-running reproduces the same frames exactly.  Reading is strict:
 a bad file raises one ValueError naming the problem and changes nothing.
 """
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .agreement import check_truth
 from .files import atomic_write_text, read_json
 from .registry import DEFAULT_ALGORITHM, check_algorithm
 from .sampling import Mixture
@@ -44,6 +46,7 @@ class SessionData:
     sample_n: int = DEFAULT_SAMPLE_N
     view: tuple = None  # (x0, x1, y0, y1)
     display: DisplayOptions = field(default_factory=DisplayOptions)
+    truth: np.ndarray = None  # (N,) true component z of each point, None when unknown
 
     def scenario(self):
         return Scenario.of_session(self.points, self.centres, self.algorithm, self.settings,
@@ -64,6 +67,7 @@ class SessionData:
             "sample_n": int(self.sample_n),
             "view": None if self.view is None else [float(v) for v in self.view],
             "display": self.display.to_dict(),
+            "truth": None if self.truth is None else encode_truth(self.truth),
         }
 
 
@@ -73,6 +77,28 @@ def encode_array(arr):
         return arr.tolist()
     return {"shape": list(arr.shape), "dtype": "<f8",
             "base64": base64.b64encode(arr.tobytes()).decode("ascii")}
+
+
+def encode_truth(truth):
+    """z as a JSON list of ints, or packed like ``encode_array`` (little-endian int32) when long."""
+    truth = np.ascontiguousarray(truth, dtype="<i4")
+    if truth.size <= INLINE_NUMBERS_MAX:
+        return truth.tolist()
+    return {"shape": [len(truth)], "dtype": "<i4", "base64": base64.b64encode(truth.tobytes()).decode("ascii")}
+
+
+def decode_truth(value, n_points):
+    """z from a session file (a list of ints or its packed form), checked against the points."""
+    if isinstance(value, dict):
+        try:
+            shape = tuple(int(v) for v in value["shape"])
+            if value.get("dtype") != "<i4" or len(shape) != 1:
+                raise ValueError
+            raw = base64.b64decode(value["base64"], validate=True)
+            value = np.frombuffer(raw, dtype="<i4").reshape(shape)
+        except (KeyError, TypeError, ValueError, base64.binascii.Error):
+            raise ValueError("truth: a malformed packed array") from None
+    return check_truth(value, n_points)
 
 
 def decode_array(value, what):
@@ -156,12 +182,15 @@ def session_from_dict(obj, path="session"):
                                       "n_clusters")
         sample_n = SAMPLE_N.check(obj.get("sample_n", DEFAULT_SAMPLE_N), "sample_n")
         init_method = INIT.check(obj.get("init_method", DEFAULT_INIT), "init_method")
+        truth = obj.get("truth")  # absent from files written before z was kept
+        truth = None if truth is None else decode_truth(truth, len(points))
     except (TypeError, ValueError) as exc:
         message = str(exc)
         raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
     return SessionData(points=points, centres=centres, algorithm=algorithm, settings=settings,
                        seed=seed, init_method=init_method, n_clusters=n_clusters, mixture=mixture,
-                       sample_n=sample_n, view=view, display=display)
+                       sample_n=sample_n, view=view, display=display,
+                       truth=truth if truth is not None and len(truth) else None)
 
 
 def load_session(path):

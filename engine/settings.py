@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from .initialisation import INIT_METHODS
 
 COVARIANCE_TYPES = ("identity", "spherical", "diag", "full", "tied")
+# What the points' colours show (the lecture's three panels, and the fit): the current fit's
+# responsibilities, the true component z, nothing (samples from p(x)), p(z | x) under the true mixture
+COLOUR_BY = ("fit", "truth", "marginal", "true_responsibilities")
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class DisplayOptions(_Schema):
     ellipses: bool = _setting(True, Limit(bool), "EM's 1σ and 2σ ellipses")
     true_mixture: bool = _setting(False, Limit(bool), "the mixture the points were sampled from")
     marker_scale: float = _setting(1.0, Limit(float, 0.25, 4.0), "size of markers and labels")
+    colour_by: str = _setting("fit", Limit(str, choices=COLOUR_BY), "what the points' colours show")
 
 
 def check_setting(name, value):

@@ -1,5 +1,7 @@
 """The run trace: a run as JSON, one entry per half-step (schema in the README)."""
 
+from .agreement import adjusted_rand_index, check_truth
+
 TRACE_VERSION = 1
 _PARAMETERS = ("centres", "weights", "covariances", "counts", "empty", "collapsed", "converged")
 
@@ -17,12 +19,20 @@ def trace_step(snapshot, description):
     return entry
 
 
-def trace(run, extra_settings=None):
-    """The run as a JSON-ready dict; ``final.labels`` are those under the final parameters."""
+def trace(run, extra_settings=None, truth=None):
+    """The run as a JSON-ready dict; ``final.labels`` are those under the final parameters.
+
+    ``truth``: the true component z of each point (sampled data), written as ``truth``
+    with ``final.adjusted_rand_index`` of z against ``final.labels``.
+    """
     description = run.description
     final = trace_step(run.current, description)
-    final["labels"] = run.final_labels().tolist()
-    return {
+    labels = run.final_labels()
+    final["labels"] = labels.tolist()
+    if truth is not None:
+        truth = check_truth(truth, run.data.n_samples)
+        final["adjusted_rand_index"] = adjusted_rand_index(truth, labels)
+    result = {
         "format": "clusterlab-trace",
         "version": TRACE_VERSION,
         "algorithm": description.name,
@@ -36,4 +46,7 @@ def trace(run, extra_settings=None):
         "steps": [trace_step(s, description) for s in run.history],
         "final": final,
     }
+    if truth is not None:
+        result["truth"] = truth.tolist()
+    return result
 

@@ -29,14 +29,28 @@ DISPLAY_ACTIONS = (
     ("show_true_mixture", "True &mixture (drag to edit)", "The mixture points are sampled from, dashed, "
      "with handles to drag its means and axes", "true_mixture"),
 )
+# View → Colour by (exclusive): key, menu text, status tip, DisplayOptions.colour_by choice
+COLOUR_BY_ACTIONS = (
+    ("colour_fit", "Current &fit",
+     "Each point blends its clusters' colours by r_k^(n) of the half-step shown", "fit"),
+    ("colour_truth", "True component &z",
+     ("Each point in the colour of the component it was sampled from (sampled points only): "
+      "samples from p(x | z)"), "truth"),
+    ("colour_marginal", "&Nothing (p(x))",
+     "Every point grey: samples from the marginal p(x), as the algorithm sees them", "marginal"),
+    ("colour_true_responsibilities", "&Responsibilities under the true mixture",
+     "Each point blends the true components' colours by p(z | x) under the true mixture",
+     "true_responsibilities"),
+)
 MENUS = (
-    ("&File", ("new", "open", "recent", "save", "save_as", None, "import", None, "export_frame", "export_run",
+    ("&File", ("new", "open", "recent", "save", "save_as", None, "import", "open_image", None, "export_frame", "export_run",
                "export_points", "export_labels", None, "quit")),
     ("&Edit", ("undo", "redo", None, "tool_points", "tool_centres", None, "delete_selection",
                "clear_points", "clear_centres")),
-    ("&View", tuple(key for key, *_ in DISPLAY_ACTIONS) + (None, "show_controls", "presentation", "fit")),
+    ("&View", tuple(key for key, *_ in DISPLAY_ACTIONS) + ("colour_by", None, "show_controls", "presentation",
+                                                          "fit", None, "compare")),
     ("&Run", ("play", None, "step_forward", "step_back", "iteration_forward", "iteration_back",
-              None, "reset", "run_to_end", "stop")),
+              None, "reset", "run_to_end", "stop", None, "restarts", "choose_k")),
     ("&Help", ("shortcuts", "about")),
 )
 TOOLBAR = ("open", "save", None, "tool_points", "tool_centres", None, "undo", "redo", None,
@@ -107,6 +121,14 @@ def build_actions(window):
     for key, text, tip, option in DISPLAY_ACTIONS:
         add(key, text, lambda on, o=option: s.set_display(o, on), tip=tip, checkable=True,
             checked=getattr(s.display, option))
+    colour_by = QActionGroup(window)  # exclusive
+    for key, text, tip, choice in COLOUR_BY_ACTIONS:
+        a = add(key, text, None, tip=tip, checkable=True, checked=s.display.colour_by == choice)
+        a.toggled.connect(lambda on, c=choice: on and s.set_display("colour_by", c))
+        colour_by.addAction(a)
+    truth = actions["colour_truth"]
+    truth.setEnabled(s.truth is not None)  # only sampled points know their component
+    s.sigPointsChanged.connect(lambda: truth.setEnabled(s.truth is not None))
     add("presentation", "&Presentation mode", window.set_presentation, "F5",
         "Full screen: the canvas and the cost plot only, large fonts and markers "
         "(F5 or Esc to leave)", checkable=True)
@@ -119,6 +141,8 @@ def build_actions(window):
     add("save_as", "Save session &as…", lambda: files.save_as(), QKeySequence.StandardKey.SaveAs)
     add("import", "&Import points…", lambda: window.import_points(), "Ctrl+I",
         "Load points from a CSV (two numeric columns, optional header) or .npy file")
+    add("open_image", "Open &image…", lambda: window.open_image(), "Ctrl+Shift+I",
+        "Image mode: a photo's pixels as points (PNG, JPEG, WebP, TIFF)")
     add("export_points", "Export &points as CSV…", window.export_points, tip="Save the points as CSV")
     add("export_labels", "Export final &labels and responsibilities as CSV…", window.export_labels,
         tip="Run to convergence and save x, y, label, r_1..r_K")
@@ -133,13 +157,38 @@ def build_actions(window):
     add("quit", "&Quit", window.close, QKeySequence.StandardKey.Quit)
     add("shortcuts", "&Keyboard shortcuts", window.show_shortcuts)
     add("about", "&About ClusterLab", window.show_about)
+    add("restarts", "R&estarts…", lambda: show_dialog(window, "restarts_dialog", "restarts_view", "RestartsDialog"),
+        tip="Run the algorithm from many starts and compare the local optima they reach")
+    add("choose_k", "How many &clusters?…",
+        lambda: show_dialog(window, "choose_k_dialog", "choose_k_view", "ChooseKDialog"),
+        tip="The best of R restarts for each K: the elbow, BIC and AIC")
+    add("compare", "Compa&re k-means, soft k-means and EM…",
+        lambda: show_dialog(window, "compare_view", "compare_view", "CompareView"),
+        tip="The three algorithms side by side on the same points from the same centres, one iteration at a time")
     return actions
+
+
+def show_dialog(window, attribute, module, name):
+    """Show the window's non-modal dialog ``attribute``, made on first use from gui.``module``.``name``."""
+    dialog = getattr(window, attribute, None)
+    if dialog is None:
+        import importlib
+        cls = getattr(importlib.import_module(f"gui.{module}"), name)
+        dialog = cls(window.session, window)
+        setattr(window, attribute, dialog)
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
+    return dialog
 
 
 def sync_display_actions(actions, display):
     """Tick the View menu's entries as ``display`` says (after a session is loaded)."""
     for key, _, _, option in DISPLAY_ACTIONS:
         actions[key].setChecked(getattr(display, option))
+    for key, _, _, choice in COLOUR_BY_ACTIONS:
+        if display.colour_by == choice:
+            actions[key].setChecked(True)
 
 
 def build_menus(window, actions):
@@ -152,6 +201,10 @@ def build_menus(window, actions):
                 menu.addSeparator()
             elif key == "recent":
                 recent_menu = menu.addMenu("Open &recent")
+            elif key == "colour_by":
+                submenu = menu.addMenu("&Colour by")
+                for colour_key, *_ in COLOUR_BY_ACTIONS:
+                    submenu.addAction(actions[colour_key])
             else:
                 menu.addAction(actions[key])
     return recent_menu

@@ -12,13 +12,13 @@ def session_data_from_args(args):
         return None
     from engine.command_line import mixture_from_args, scenario_from_args
     from engine.session_file import SESSION_DIM, SessionData
-    scenario = scenario_from_args(args)
+    scenario, truth = scenario_from_args(args, with_truth=True)
     points = np.asarray(scenario.points)[:, :SESSION_DIM]
     centres = scenario.initial_centres() if scenario.centres is None else scenario.centres
     return SessionData(points=points, centres=np.asarray(centres)[:, :SESSION_DIM],
                        algorithm=scenario.algorithm, settings=scenario.settings, seed=scenario.seed,
                        init_method=scenario.init, n_clusters=scenario.n_clusters,
-                       mixture=mixture_from_args(args), sample_n=len(points))
+                       mixture=mixture_from_args(args), sample_n=len(points), truth=truth)
 
 
 def open_window(args, ask_restore=None):
@@ -59,6 +59,9 @@ def main(args):
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ClusterLab")
     app.setOrganizationName("ClusterLab")
+    if getattr(args, "image", None):  # image mode: the pixels of a photo as points
+        from .image_window import run_image_mode
+        return run_image_mode(app, args)
     window = open_window(args)
     if window is None:
         return 2

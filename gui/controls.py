@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
                                QFrame, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QRadioButton, QScrollArea, QSizePolicy, QSlider, QSpinBox,
@@ -14,6 +15,9 @@ from engine.registry import ALGORITHMS
 from engine.presets import PRESETS
 from engine.sampling import Mixture
 from engine.settings import COVARIANCE_TYPES, N_CLUSTERS, SAMPLE_N, SEED, AlgorithmSettings
+
+from .actions import COLOUR_BY_ACTIONS
+from .palette import CLUSTER_HEX
 
 PRESET_LABELS = {"blobs": "Well-separated blobs", "unequal": "Unequal sizes and widths",
                  "anisotropic": "Anisotropic (stretched)", "local-optimum": "k-means local optimum",
@@ -181,6 +185,85 @@ class MixtureTable(QTableWidget):
             self.session.set_mixture(self.mixture_from(rows[:-1]))
 
 
+def _swatch_item(text, k):
+    """A header cell in cluster k's colour (white text; the palette's colours are all dark enough)."""
+    item = QTableWidgetItem(text)
+    item.setBackground(QColor(CLUSTER_HEX[k % len(CLUSTER_HEX)]))
+    item.setForeground(QColor("white"))
+    return item
+
+
+class AgreementView(QWidget):
+    """The true components z against the fit at the half-step on screen: the adjusted Rand index
+    and the confusion table (rows: z, columns: the most responsible cluster).  Shows numbers the
+    session hands it (``session.agreement``); hidden by its section while z is unknown."""
+
+    MAX_VISIBLE_ROWS = 5
+    ROW_HEIGHT = 20
+
+    def __init__(self, session):
+        super().__init__()
+        self.session = session
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.ari = QLabel()
+        self.ari.setToolTip("Adjusted Rand index of the true components z against the most responsible "
+                            "cluster at this half-step: 1 = the same grouping (whatever the clusters' "
+                            "numbers), about 0 = no better than chance")
+        bold = QFont(self.ari.font())
+        bold.setBold(True)
+        self.ari.setFont(bold)
+        form.addRow("ARI", self.ari)
+        self.table = QTableWidget(0, 0)
+        self.table.setToolTip("Points of each true component z (rows) by their most responsible "
+                              "cluster (columns) at this half-step; the largest of each row in bold")
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setMinimumSectionSize(18)
+        self.table.verticalHeader().setDefaultSectionSize(self.ROW_HEIGHT)
+        self.table.horizontalHeader().setFixedHeight(self.ROW_HEIGHT)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.table.setMinimumWidth(0)
+        form.addRow(self.table)
+        session.sigAgreementChanged.connect(self.refresh)
+        session.sigMixtureChanged.connect(self.refresh)
+        session.sigCentresChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self):
+        s = self.session
+        agreement = s.agreement
+        if agreement is not None:
+            counts = agreement.confusion
+        else:
+            # no assignment yet (the initialisation): the table's shape, no numbers
+            k = s.current.n_clusters if s.current is not None else len(s.centres)
+            counts = np.full((s.n_true, k), -1)
+        self.ari.setText("—  (no assignment yet)" if agreement is None
+                         else f"{agreement.adjusted_rand_index:.3f}")
+        n_true, k = counts.shape
+        self.table.setRowCount(n_true)
+        self.table.setColumnCount(k)
+        for c in range(k):
+            self.table.setHorizontalHeaderItem(c, _swatch_item(str(c + 1), c))
+        for r in range(n_true):
+            self.table.setVerticalHeaderItem(r, _swatch_item(f"z={r + 1}", r))
+            largest = counts[r].max() if k else -1
+            for c in range(k):
+                value = counts[r, c]
+                item = QTableWidgetItem("" if value < 0 else f"{value:,}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if value > 0 and value == largest:
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.table.setItem(r, c, item)
+        rows = min(max(n_true, 1), self.MAX_VISIBLE_ROWS)
+        self.table.setFixedHeight(self.ROW_HEIGHT * (rows + 1) + 2 * self.table.frameWidth() + 2)
+
+
 class ControlPanel(QScrollArea):
     """The settings in collapsible sections, in a scroll area that never scrolls sideways."""
 
@@ -200,6 +283,7 @@ class ControlPanel(QScrollArea):
         self.sections = {}
         for key, make in (("tool", lambda: self._tool_group(actions)),
                           ("data", lambda: self._data_group(actions)),
+                          ("truth", self._truth_group),
                           ("centres", self._centres_group), ("algorithm", self._algorithm_group),
                           ("display", lambda: self._display_group(actions))):
             self.sections[key] = make()
@@ -281,6 +365,13 @@ class ControlPanel(QScrollArea):
                               lambda: s.sample(append=True)))
         row.addWidget(_button("Clear", "Remove every point (undoable)", s.clear_points))
         form.addRow(row)
+        return box
+
+    def _truth_group(self):
+        box, col = _section("Truth z against the fit", QVBoxLayout)
+        box.setToolTip("Sampled points remember the component z they came from")
+        self.agreement = AgreementView(self.session)
+        col.addWidget(self.agreement)
         return box
 
     def _centres_group(self):
@@ -388,6 +479,27 @@ class ControlPanel(QScrollArea):
             b.toggled.connect(action.setChecked)
             action.toggled.connect(b.setChecked)
             col.addWidget(b)
+        self.colour_by = QComboBox()
+        self.colour_by.setToolTip("What the points' colours show (View → Colour by)")
+        # its longest entry must not widen the panel: the box shrinks and elides
+        self.colour_by.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.colour_by.setMinimumContentsLength(8)
+        self.colour_by.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Colour by"))
+        row.addWidget(self.colour_by, 1)
+        col.addLayout(row)
+        for i, (key, text, tip, _) in enumerate(COLOUR_BY_ACTIONS):
+            action = actions[key]
+            self.colour_by.addItem(text.replace("&", ""), key)
+            self.colour_by.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+            if action.isChecked():
+                self.colour_by.setCurrentIndex(i)
+            action.toggled.connect(lambda on, i=i: on and self.colour_by.setCurrentIndex(i))
+            # an entry the menu cannot take (no z known) cannot be chosen here either
+            action.changed.connect(lambda i=i, a=action: self.colour_by.model().item(i).setEnabled(a.isEnabled()))
+            self.colour_by.model().item(i).setEnabled(action.isEnabled())
+        self.colour_by.activated.connect(lambda i: actions[self.colour_by.itemData(i)].setChecked(True))
         return box
 
     # -- session -> widgets ----------------------------------------------------
@@ -431,6 +543,7 @@ class ControlPanel(QScrollArea):
         takes = ALGORITHMS[s.algorithm].setting_names
         for name, row in self._setting_rows.items():
             self._form.setRowVisible(row, name in takes)
+        self.sections["truth"].setVisible(s.truth is not None)
         k = len(s.centres)
         text = f"{k} centre{'s' if k != 1 else ''} placed (K = {k})"
         if 0 < len(s.points) < s.n_clusters:

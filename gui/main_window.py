@@ -18,6 +18,7 @@ from .canvas import Canvas
 from .controls import ControlPanel
 from .cost_plot import CostPlot
 from .export_dialog import ExportController, ExportDialog, write_labels_csv
+from .image_window import is_image_path
 from .loading import FileLoader
 from .player import Player
 from .session_files import SessionFiles
@@ -372,6 +373,16 @@ class MainWindow(QMainWindow):
             return
         self._imported(path, X)
 
+    def open_image(self, path=None):
+        """Image mode in its own window, on this window's engine worker (numba never on two threads)."""
+        from .image_session import SAMPLE_IMAGE, ImageSession
+        from .image_window import IMAGE_FILTER, open_image_window
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open image", str(SAMPLE_IMAGE), IMAGE_FILTER)
+            if not path:
+                return
+        self.image_window = open_image_window(path, ImageSession(client=self.session.client), parent=self)
+
     def _import_failed(self, path, exc):
         self.show_status(f"Could not import {Path(path).name}")
         QMessageBox.warning(self, "Cannot import points", str(exc))
@@ -419,6 +430,8 @@ class MainWindow(QMainWindow):
                 path = url.toLocalFile()
                 if path.lower().endswith(".json"):
                     self.files.open(path)
+                elif is_image_path(path):
+                    self.open_image(path)
                 else:
                     self.import_points(path)
                 break

@@ -92,3 +92,27 @@ def run_colours(run, source, with_labels=False):
     resp = run.responsibilities(source, dtype=np.float32)
     labels = np.argmax(resp, axis=1).astype(np.int32) if with_labels else None
     return point_colours(K, responsibilities=resp), labels
+
+
+# "Colour by: nothing": every point one neutral grey, darker than the grey of points not yet
+# assigned (the initialisation), so the lecture's p(x) panel never reads as "waiting for a step"
+MARGINAL_HEX = "#4D4D4D"
+
+
+def colour_source_colours(colour_by, n_points, truth=None, true_responsibilities=None, n_true=0):
+    """uint32 ARGB per point for the colourings that do not come from the fit, or None.
+
+    colour_by : a ``DisplayOptions.colour_by`` choice.  ``"truth"``: the cluster colour of
+    each point's true component z (``truth``, shape (N,)); ``"marginal"``: one neutral grey
+    (samples from p(x)); ``"true_responsibilities"``: p(z | x) under the true mixture, shape
+    (N, K_true), blended as the fit's responsibilities are.  None for ``"fit"``, or when
+    what the colouring needs is unknown (no z): the caller colours by the fit then.
+    """
+    if colour_by == "marginal":
+        return np.full(n_points, pack_argb(hex_to_rgb(MARGINAL_HEX)), dtype=np.uint32)
+    if colour_by == "truth" and truth is not None and len(truth) == n_points:
+        return point_colours(max(n_true, int(truth.max()) + 1 if n_points else 1), labels=truth)
+    resp = true_responsibilities
+    if colour_by == "true_responsibilities" and resp is not None and len(resp) == n_points:
+        return point_colours(resp.shape[1], responsibilities=resp)
+    return None

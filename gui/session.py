@@ -5,15 +5,22 @@ maths.  Every edit of points or centres is an undoable command and restarts
 the run from the initial state (settings changes too), keeping points and
 centres.  The run itself lives on the engine worker; this model keeps the
 snapshots it reports and the frame on screen.
+
+Sampled points remember their true component z (``truth``), kept aligned with
+the points by every edit, and the model keeps the agreement of z with the
+half-step on screen (``agreement``, computed on the worker).
 """
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
+from engine.agreement import MAX_TRUE_COMPONENTS, agreement_at, check_truth, n_true_components
 from engine.captions import state_caption, stop_text
+from engine.data import Dataset
+from engine.description import INIT_PHASE
 from engine.initialisation import initial_centres
-from engine.registry import DEFAULT_ALGORITHM, check_algorithm, describe
+from engine.registry import DEFAULT_ALGORITHM, check_algorithm, describe, make_algorithm
 from engine.presets import PRESETS, old_faithful
 from engine.scenario import Scenario
 from engine.session_file import SESSION_DIM
@@ -25,6 +32,14 @@ from .worker import EngineClient
 
 # "Run to the end": a half-step past any run's last (max_iter bounds every run).
 LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
+
+
+def _agreement_job(cache, points, algorithm, snapshot, truth, n_true):
+    """On the worker: the Agreement of z with the most responsible cluster under ``snapshot``.
+    ``cache`` keeps the Dataset of the points while they stay (only the worker touches it)."""
+    if cache.get("points") is not points:
+        cache["points"], cache["data"] = points, Dataset(points)
+    return agreement_at(algorithm, cache["data"], snapshot, truth, n_true)
 
 
 class SessionModel(QObject):
@@ -43,12 +58,14 @@ class SessionModel(QObject):
     sigHistoryChanged = Signal()
     sigStepChanged = Signal(int)
     sigFrameChanged = Signal()
+    sigAgreementChanged = Signal()
     sigMessage = Signal(str)
     sigModifiedChanged = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.points = np.zeros((0, SESSION_DIM))
+        self.truth = None  # (N,) int32 true component z of each point, None when unknown
         self.centres = np.zeros((0, SESSION_DIM))
         self.algorithm = DEFAULT_ALGORITHM
         self.settings = AlgorithmSettings()
@@ -62,6 +79,11 @@ class SessionModel(QObject):
         self.client = EngineClient(self)
         self.client.sigFrame.connect(self._on_client_frame)
         self.client.sigReset.connect(self._on_client_reset)
+        self.client.sigCalled.connect(self._on_client_called)
+        self.agreement = None  # engine.agreement.Agreement at the half-step on screen, or None
+        self._agreement_key = None  # what ``agreement`` was computed for
+        self._agreement_call = None  # (generation, key) of the request on the worker
+        self._agreement_cache = {}  # the worker's Dataset of the points (touched there only)
         self.run_id = 0
         self.history = ()
         self.finished = False
@@ -97,13 +119,17 @@ class SessionModel(QObject):
     def _array(self, which):
         return self.points if which == "points" else self.centres
 
-    def _assign(self, which, value):
+    def _assign(self, which, value, truth=None):
         """The one place the points and centres change: only the undo commands (gui/undo.py)
-        call it, so every change is undoable."""
+        call it, so every change is undoable.  ``truth``: the z of the new points (None:
+        unknown); ignored for the centres."""
         value = np.asarray(value, dtype=np.float64).reshape(-1, SESSION_DIM)
         self.mark_modified()
         if which == "points":
+            if truth is not None and truth is not self.truth:
+                truth = check_truth(truth, len(value))
             self.points = value
+            self.truth = truth if truth is not None and len(truth) == len(value) and len(value) else None
             self.sigPointsChanged.emit()
         else:
             self.centres = value
@@ -124,8 +150,10 @@ class SessionModel(QObject):
     def remove_centre(self, index):
         self.undo_stack.push(RemoveRows(self, "centres", [index], "Remove centre"))
 
-    def set_points(self, points, text="Set points"):
-        self.undo_stack.push(SetArray(self, "points", self.points, np.asarray(points, float), text))
+    def set_points(self, points, text="Set points", truth=None):
+        """New points, with the true component z of each (None: unknown)."""
+        self.undo_stack.push(SetArray(self, "points", self.points, np.asarray(points, float), text,
+                                      self.truth, truth))
 
     def set_centres(self, centres, text="Set centres"):
         self.undo_stack.push(SetArray(self, "centres", self.centres, np.asarray(centres, float), text))
@@ -158,7 +186,7 @@ class SessionModel(QObject):
         which, index = self._dragging[:2]
         arr = self._array(which).copy()
         arr[index] = (x, y)
-        self._assign(which, arr)
+        self._assign(which, arr, self.truth)
 
     def end_drag(self):
         if self._dragging is None:
@@ -177,6 +205,9 @@ class SessionModel(QObject):
         self.mixture = mixture
         self.mark_modified()
         self.sigMixtureChanged.emit()
+        if self.display.colour_by != "fit":
+            self.request_frame(self._wanted)  # colours under the true mixture follow its edits
+        self._update_agreement()  # the table has a row per component
 
     def set_sample_n(self, n):
         self._set_checked("sample_n", SAMPLE_N.check(n, "N"))
@@ -186,21 +217,26 @@ class SessionModel(QObject):
 
         New points get new centres by the current initialisation, K kept; appended
         points come from a stream of their own (the seed and the points already there),
-        so Append never repeats the points it appends to.
+        so Append never repeats the points it appends to.  Sampled points remember their
+        component z (the row of the mixture table they were drawn from); appended points
+        extend z when the points before them have it, else z stays unknown.
         """
+        named = self.mixture.n_components <= MAX_TRUE_COMPONENTS  # else more than z may name
         if append and len(self.points):
-            X, _ = self.mixture.sample(self.sample_n, seed=[self.seed, len(self.points)])
-            self.set_points(np.vstack([self.points, X]), "Append sample")
+            X, z = self.mixture.sample(self.sample_n, seed=[self.seed, len(self.points)])
+            truth = np.concatenate([self.truth, z]) if named and self.truth is not None else None
+            self.set_points(np.vstack([self.points, X]), "Append sample", truth)
         else:
-            X, _ = self.mixture.sample(self.sample_n, seed=self.seed)
-            self.replace_points(X, "Sample points")
+            X, z = self.mixture.sample(self.sample_n, seed=self.seed)
+            self.replace_points(X, "Sample points", z if named else None)
 
-    def replace_points(self, points, text):
-        """New data (sampled or imported): the centres are drawn afresh, K kept (one undo step)."""
+    def replace_points(self, points, text, truth=None):
+        """New data (sampled or imported): the centres are drawn afresh, K kept (one undo step).
+        ``truth``: the z of sampled points, None for imported ones."""
         k = len(self.centres) or self.n_clusters
         self.undo_stack.beginMacro(text)
         try:
-            self.set_points(points, text)
+            self.set_points(points, text, truth)
             if len(self.centres) and k != self.n_clusters:
                 self.set_n_clusters(k)
             if len(self.centres):
@@ -289,12 +325,14 @@ class SessionModel(QObject):
                            algorithm=self.algorithm, settings=self.settings, seed=self.seed,
                            init_method=self.init_method, n_clusters=self.n_clusters,
                            mixture=self.mixture, sample_n=self.sample_n, view=view,
-                           display=self.display)
+                           display=self.display, truth=self.truth)
 
     def load_data(self, data):
         """Replace everything by a loaded session; the undo history starts afresh."""
         self.undo_stack.clear()
         self.points = np.asarray(data.points, dtype=float).reshape(-1, SESSION_DIM)
+        truth = getattr(data, "truth", None)
+        self.truth = None if truth is None or not len(self.points) else check_truth(truth, len(self.points))
         self.centres = np.asarray(data.centres, dtype=float).reshape(-1, SESSION_DIM)
         self.algorithm = data.algorithm
         self.settings = data.settings
@@ -323,6 +361,58 @@ class SessionModel(QObject):
         self.client.reset(self.run_id, self.scenario() if len(self.points) else None)
         self.sigHistoryChanged.emit()
         self.request_frame(0)
+        self._update_agreement()
+
+    # -- the truth z --------------------------------------------------------
+    @property
+    def n_true(self):
+        """True components the confusion table has rows for (0 when z is unknown)."""
+        return n_true_components(self.truth, self.mixture)
+
+    def colouring(self):
+        """What the worker needs to colour the points other than by the fit:
+        (colour_by, truth, mixture, n_true), for ``gui.palette.colour_source_colours``."""
+        return self.display.colour_by, self.truth, self.mixture, self.n_true
+
+    def _responsibility_source(self):
+        """Index of the snapshot whose responsibilities the half-step on screen shows, or None."""
+        snap = self.current
+        if snap is None or snap.phase == INIT_PHASE:
+            return None
+        return self.index if snap.phase == self.description.responsibility_phase else self.index - 1
+
+    def _wanted_agreement(self):
+        """(key, source snapshot index) of the agreement the half-step on screen wants, or None."""
+        source = self._responsibility_source()
+        if self.truth is None or source is None or source >= len(self.history):
+            return None
+        return (self.run_id, source, id(self.truth), self.n_true), source
+
+    def _update_agreement(self):
+        """Ask the worker for the agreement of z with the half-step on screen; one request at a
+        time (a newer wish waits for it, then is asked for), so playing never piles them up."""
+        wanted = self._wanted_agreement()
+        key = wanted[0] if wanted else None
+        if key == self._agreement_key or self._agreement_call is not None:
+            return  # shown already, or asked again when the answer comes
+        if wanted is None:
+            self._agreement_key, self.agreement = None, None
+            self.sigAgreementChanged.emit()
+            return
+        job = (self._agreement_cache, self.points, make_algorithm(self.algorithm, self.settings),
+               self.history[wanted[1]], self.truth, self.n_true)
+        self._agreement_call = (self.client.call(_agreement_job, *job), key)
+
+    def _on_client_called(self, generation, result, error):
+        if self._agreement_call is None or generation != self._agreement_call[0]:
+            return  # someone else's call
+        key = self._agreement_call[1]
+        self._agreement_call = None
+        wanted = self._wanted_agreement()
+        if wanted is not None and wanted[0] == key:
+            self._agreement_key, self.agreement = key, (None if error is not None else result)
+            self.sigAgreementChanged.emit()
+        self._update_agreement()  # the half-step on screen may have moved meanwhile
 
     def _on_client_reset(self, run_id, error):
         if run_id == self.run_id and error:
@@ -339,7 +429,11 @@ class SessionModel(QObject):
     def request_frame(self, index):
         """Ask the worker for the frame of half-step ``index``; newer requests supersede it."""
         self._wanted = index
-        self.client.request_frame(self.run_id, max(0, index), self.viewport, self.display.lines)
+        self._ask_frame(max(0, index))
+
+    def _ask_frame(self, index):
+        """The one place a frame is asked of the worker."""
+        self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring())
 
     def _on_client_frame(self, frame):
         if frame.run_id != self.run_id:
@@ -355,7 +449,9 @@ class SessionModel(QObject):
         self.sigFrameChanged.emit()
         if frame.index < self._wanted and not frame.finished and frame.index == len(frame.history) - 1:
             # the worker stepped for one slice and showed where it got: keep going
-            self.client.request_frame(self.run_id, self._wanted, self.viewport, self.display.lines)
+            self._ask_frame(self._wanted)
+        else:
+            self._update_agreement()  # not on the way: a long run to the end is not slowed by it
 
     @property
     def busy(self):

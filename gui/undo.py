@@ -3,6 +3,10 @@
 Each command keeps only what it needs to undo (the rows it added, removed or
 moved), so undo is cheap at any N.  They write through the session's one
 private door, ``_assign``, which restarts the run.
+
+The points carry their true components z (``session.truth``, None when
+unknown): a command on the points hands ``_assign`` the z that goes with its
+points, so z stays aligned with them, and undo gives back the z that was there.
 """
 
 import numpy as np
@@ -10,55 +14,76 @@ from PySide6.QtGui import QUndoCommand
 
 
 class SetArray(QUndoCommand):
-    """Replace the points or the centres; undo puts the old array back."""
+    """Replace the points (and their z) or the centres; undo puts the old ones back."""
 
-    def __init__(self, session, which, before, after, text):
+    def __init__(self, session, which, before, after, text, truth_before=None, truth_after=None):
         super().__init__(text)
         self._session, self._which = session, which
         self._before, self._after = before, after
+        self._truth_before, self._truth_after = truth_before, truth_after
 
     def redo(self):
-        self._session._assign(self._which, self._after)
+        self._session._assign(self._which, self._after, self._truth_after)
 
     def undo(self):
-        self._session._assign(self._which, self._before)
+        self._session._assign(self._which, self._before, self._truth_before)
 
 
 class AddRows(QUndoCommand):
-    """Append rows (cheap to undo at any N: stores only the new rows)."""
+    """Append rows (cheap to undo at any N: stores only the new rows).
+
+    A point added by hand has no true component: z becomes unknown (None), and
+    undo gives it back (the z array is never changed in place, so keeping it costs nothing).
+    """
 
     def __init__(self, session, which, rows, text):
         super().__init__(text)
         self._session, self._which, self._rows = session, which, rows
+        self._truth = session.truth
 
     def redo(self):
         current = self._session._array(self._which)
-        self._session._assign(self._which, np.vstack([current, self._rows]))
+        self._session._assign(self._which, np.vstack([current, self._rows]), None)
 
     def undo(self):
         current = self._session._array(self._which)
-        self._session._assign(self._which, current[:len(current) - len(self._rows)].copy())
+        self._session._assign(self._which, current[:len(current) - len(self._rows)].copy(), self._truth)
 
 
 class RemoveRows(QUndoCommand):
+    """Remove rows; the removed points' z goes with them and comes back on undo."""
+
     def __init__(self, session, which, indices, text):
         super().__init__(text)
         self._session, self._which = session, which
         self._indices = np.sort(np.asarray(indices, dtype=np.int64))
         self._rows = session._array(which)[self._indices].copy()
+        truth = session.truth if which == "points" else None
+        self._truth_rows = None if truth is None else truth[self._indices].copy()
 
     def redo(self):
         current = self._session._array(self._which)
-        self._session._assign(self._which, np.delete(current, self._indices, axis=0))
+        truth = self._session.truth if self._which == "points" else None
+        if truth is not None:
+            truth = np.delete(truth, self._indices)
+        self._session._assign(self._which, np.delete(current, self._indices, axis=0), truth)
 
     def undo(self):
         current = self._session._array(self._which)
-        out = np.empty((len(current) + len(self._rows), 2))
-        keep = np.ones(len(out), dtype=bool)
+        keep = np.ones(len(current) + len(self._rows), dtype=bool)
         keep[self._indices] = False
+        out = np.empty((len(keep), 2))
         out[keep] = current
         out[self._indices] = self._rows
-        self._session._assign(self._which, out)
+        truth = self._session.truth if self._which == "points" else None
+        if truth is not None and self._truth_rows is not None:
+            z = np.empty(len(keep), dtype=truth.dtype)
+            z[keep] = truth
+            z[self._indices] = self._truth_rows
+            truth = z
+        else:
+            truth = None
+        self._session._assign(self._which, out, truth)
 
 
 class MoveRow(QUndoCommand):
@@ -70,7 +95,8 @@ class MoveRow(QUndoCommand):
     def _put(self, value):
         arr = self._session._array(self._which).copy()
         arr[self._index] = value
-        self._session._assign(self._which, arr)
+        # a moved point keeps its z: it is still the point drawn from that component
+        self._session._assign(self._which, arr, self._session.truth)
 
     def redo(self):
         self._put(self._after)

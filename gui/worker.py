@@ -20,10 +20,11 @@ from numba import njit, prange
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine import ALGORITHM_NAMES, Dataset
+from engine.agreement import true_responsibilities
 from engine.run import FAILED
 from engine.scenario import Scenario
 
-from .palette import UNASSIGNED_HEX, cluster_rgb, hex_to_rgb, pack_argb, point_colours
+from .palette import UNASSIGNED_HEX, cluster_rgb, colour_source_colours, hex_to_rgb, pack_argb, point_colours
 from .render import LINES_MAX_POINTS
 from .splat import PointImage
 
@@ -141,7 +142,7 @@ class _Worker(QObject):
         except ValueError as exc:
             self.sigReset.emit(run_id, str(exc))
 
-    def _frame(self, generation, run_id, index, viewport, want_labels):
+    def _frame(self, generation, run_id, index, viewport, want_labels, colouring=None):
         if run_id != self._run_id:
             return None
         timings = {}
@@ -173,17 +174,22 @@ class _Worker(QObject):
         image = field_image = regions = changed = None
         if viewport is not None and viewport.width > 0 and viewport.height > 0:
             t1 = time.perf_counter()
-            colour_key = (run_id, source)
+            colour_by = colouring[0] if colouring is not None else "fit"
+            # colourings that are not the fit depend on z and the true mixture, not on the step;
+            # compared by identity (the session replaces, never edits, those objects), and the
+            # caches below keep them alive, so an id is never reused while it is a key
+            colour_key = (run_id, source) if colour_by == "fit" else (
+                run_id, colour_by, id(colouring[1]), id(colouring[2]), colouring[3])
             image_key = (colour_key, viewport)
             if self._image_cache is not None and self._image_cache[0] == image_key:
                 image = self._image_cache[1]  # a refit / M-step shows the step before's colours
             else:
-                colours = self._colours(colour_key, run, index, source, n)
+                colours = self._colours(colour_key, run, index, source, n, colouring)
                 timings["colours"] = time.perf_counter() - t1
                 t1 = time.perf_counter()
                 image = cloud.render(viewport.transform(), viewport.width, viewport.height,
                                      viewport.radius, **colours)
-                self._image_cache = (image_key, image)
+                self._image_cache = (image_key, image, colouring)
             timings["splat"] = time.perf_counter() - t1
             if viewport.field and source is not None:
                 t1 = time.perf_counter()
@@ -199,18 +205,30 @@ class _Worker(QObject):
                      labels=labels, viewport=viewport, image=image,
                      field_image=field_image, regions=regions, changed=changed, seconds=timings)
 
-    def _colours(self, key, run, index, source, n):
+    def _colours(self, key, run, index, source, n, colouring=None):
         """How each point is coloured at ``index``: keyword arguments of ``PointImage.render``.
 
         A played soft step comes with its readout (sum_k r_k colour_k, blended by the pass
         that computed r); k-means colours by label through the palette; a step scrubbed
-        back to recomputes its responsibilities once.
+        back to recomputes its responsibilities once.  ``colouring`` (View → Colour by):
+        (colour_by, truth z, true mixture, number of true components), see
+        ``palette.colour_source_colours``; z unknown falls back to the fit.
         """
         if self._colour_cache is not None and self._colour_cache[0] == key:
             colours = self._colour_cache[1]
             # a readout is the run's to reuse once two newer steps were played
             if "weighted" not in colours or run.readout(index) is colours["weighted"]:
                 return colours
+        if colouring is not None and colouring[0] != "fit":
+            colour_by, truth, mixture, n_true = colouring
+            resp = None
+            if colour_by == "true_responsibilities" and n and mixture is not None:
+                points, _, data = self._cloud
+                resp = true_responsibilities(mixture, data if data is not None else points)
+            argb = colour_source_colours(colour_by, n, truth, resp, n_true)
+            if argb is not None:
+                self._colour_cache = (key, {"argb": argb}, colouring)
+                return self._colour_cache[1]
         if source is None:
             colours = {"argb": point_colours(0, n_points=n)}
         elif run.algorithm.hard:
@@ -223,7 +241,7 @@ class _Worker(QObject):
             else:
                 colours = {"argb": point_colours(run.current.n_clusters,
                                                  responsibilities=run.responsibilities(source, dtype=np.float32))}
-        self._colour_cache = (key, colours)
+        self._colour_cache = (key, colours, colouring)
         return colours
 
     def _labels(self, run_id, run, source):
@@ -346,8 +364,8 @@ class EngineClient(QObject):
     def reset(self, run_id, scenario):
         return self._send("reset", (run_id, scenario))
 
-    def request_frame(self, run_id, index, viewport, want_labels):
-        return self._send("frame", (run_id, index, viewport, want_labels))
+    def request_frame(self, run_id, index, viewport, want_labels, colouring=None):
+        return self._send("frame", (run_id, index, viewport, want_labels, colouring))
 
     def call(self, fn, *args):
         """Run ``fn(*args)`` on the worker thread; the answer comes with sigCalled."""

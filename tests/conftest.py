@@ -18,9 +18,12 @@ settings.load_profile("clusterlab")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def compiled_kernels():
+def compiled_kernels(qapp):
     """Compile (or load) every kernel once, before any window's worker thread exists: a fresh
-    clone has no numba cache, and compiling on a worker mid-test would eat a test's timeout."""
+    clone has no numba cache, and compiling on a worker mid-test would eat a test's timeout.
+
+    Asks for pytest-qt's QApplication first: a headless export run in-process would otherwise
+    make a QGuiApplication, and any window made after it aborts (whatever order tests run in)."""
     from gui.worker import warm_up
     warm_up()
 
