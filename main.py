@@ -259,6 +259,9 @@ def cmd_quantise(args):
         raise ValueError("--spatial-weight needs --segment")
     weight = DEFAULT_SPATIAL_WEIGHT if args.spatial_weight is None else args.spatial_weight
     space = PixelSpace(args.space, weight if args.segment else None)
+    for flag, path in (("--out", args.out), ("--strip", args.strip)):
+        if path is not None and not str(path).lower().endswith(".png"):
+            raise ValueError(f"{flag} writes a PNG: give a file name ending in .png, got {path!r}")
     outs, traces = output_paths(args.out, ks), output_paths(args.trace, ks)
     check_outputs(outs + traces + [args.strip], [args.image])
     settings = settings_from_args(args)

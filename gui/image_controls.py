@@ -197,6 +197,7 @@ class ImageControls(QScrollArea):
         shown = self.window.cloud.axes
         self.axes.setCurrentIndex(self._axis_pairs.index(shown) if shown in self._axis_pairs else 0)
         self.axes.blockSignals(False)
+        self._sync()
 
     def _sync(self):
         """Show the session's values (without writing them back)."""
@@ -217,6 +218,8 @@ class ImageControls(QScrollArea):
         self.weight.blockSignals(False)
         self.weight_label.setText(f"λ = {s.spatial_weight:.1f}")
         self.weight.setEnabled(s.segmenting)
+        for button in (self.export_image, self.export_strip):  # nothing to export before an image
+            button.setEnabled(s.info is not None)
         takes = ALGORITHMS[s.algorithm].setting_names  # each row for the algorithms that take it
         self.beta.setEnabled("beta" in takes)
         self.covariance.setEnabled("covariance_type" in takes)
