@@ -335,6 +335,7 @@ def cmd_export(args):
             raise ValueError("give a session or --data/--sample, not both")
         data = load_session(args.session)
         scenario, display, mixture = data.scenario(), data.display, data.mixture
+        projection = data.projection
         view = data.view if args.saved_view else None
         if not len(scenario.points):
             raise ValueError(f"{args.session}: the session has no points")
@@ -343,6 +344,7 @@ def cmd_export(args):
             raise ValueError("--saved-view needs a session file")
         scenario = scenario_from_args(args)
         mixture = mixture_from_args(args)
+        projection = None  # the first two columns
     if args.true_mixture and mixture is None:
         raise ValueError("--true-mixture needs points sampled from a mixture (--sample or a session with one)")
     app = QGuiApplication.instance() or QGuiApplication(["clusterlab-export"])  # noqa: F841
@@ -352,7 +354,7 @@ def cmd_export(args):
     options = ExportOptions(width=width, height=height, transparent=args.transparent,
                             caption=not args.no_caption, legend=not args.no_legend,
                             cost_plot=args.cost_plot, view=view, axes=args.axes, mixture=mixture,
-                            display=display)
+                            display=display, projection=projection)
     renderer = FrameRenderer(run, options)
     indices = frame_indices(run, args.frame_every)
     keys = key_half_steps(run, args.panels)

@@ -1,8 +1,9 @@
 """The session file: a lecturer's prepared scenario, versioned JSON.
 
-Holds the points, the true component z of each sampled point (when known), the
-initial centres, the mixture used for sampling, the algorithm and its settings,
-the seed, the view and the display options, so that
+Holds the points (N, D) with their column names, the true component z of each
+sampled point (when known), the initial centres (K, D), the mixture used for
+sampling, the algorithm and its settings, the seed, the view, the projection
+that shows D > 2 columns in the plane and the display options, so that
 reopening and re-running reproduces the same frames exactly.  Reading is strict:
 a bad file raises one ValueError naming the problem and changes nothing.
 """
@@ -15,6 +16,7 @@ import numpy as np
 
 from .agreement import check_truth
 from .files import atomic_write_text, read_json
+from .projection import Projection, default_projection
 from .registry import DEFAULT_ALGORITHM, check_algorithm
 from .sampling import Mixture
 from .scenario import Scenario
@@ -28,12 +30,12 @@ SESSION_FORMAT = "clusterlab-session"
 # ~2 s, which matters for the autosave on the UI thread.
 INLINE_NUMBERS_MAX = 200_000
 SESSION_VERSION = 1
-SESSION_DIM = 2  # the window works on the plane
+SESSION_DIM = 2  # an empty session's columns, and the sampling mixture's (it is drawn in the plane)
 
 
 @dataclass
 class SessionData:
-    """Everything a session file holds (points (N, 2), centres (K, 2), ...)."""
+    """Everything a session file holds (points (N, D), centres (K, D), ...)."""
 
     points: np.ndarray
     centres: np.ndarray
@@ -47,6 +49,8 @@ class SessionData:
     view: tuple = None  # (x0, x1, y0, y1)
     display: DisplayOptions = field(default_factory=DisplayOptions)
     truth: np.ndarray = None  # (N,) true component z of each point, None when unknown
+    names: tuple = None  # the D columns' names (a CSV header's), None when unknown
+    projection: Projection = None  # what the plane shows; None: the first two columns
 
     def scenario(self):
         return Scenario.of_session(self.points, self.centres, self.algorithm, self.settings,
@@ -68,6 +72,8 @@ class SessionData:
             "view": None if self.view is None else [float(v) for v in self.view],
             "display": self.display.to_dict(),
             "truth": None if self.truth is None else encode_truth(self.truth),
+            "names": None if self.names is None else [str(n) for n in self.names],
+            "projection": None if self.projection is None else self.projection.to_dict(),
         }
 
 
@@ -153,6 +159,25 @@ def _check_mixture(spec):
     return mixture
 
 
+def _check_centre_columns(raw_centres, dim):
+    """Centres of another D than the points': said in columns (any other flaw: check_centres)."""
+    try:
+        shape = np.shape(raw_centres)
+    except ValueError:
+        return  # ragged rows
+    if len(shape) == 2 and shape[1] != dim:
+        raise ValueError(f"centres must have the points' {dim} columns, got {shape[1]} columns")
+
+
+def _check_names(names, dim):
+    """The columns' names: None, or one string per column."""
+    if names is None:
+        return None
+    if not isinstance(names, list) or len(names) != dim or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"names must be {dim} strings, one per column")
+    return tuple(names)
+
+
 def session_from_dict(obj, path="session"):
     """SessionData from a parsed session file; every field is checked for kind and range."""
     if not isinstance(obj, dict):
@@ -166,10 +191,12 @@ def session_from_dict(obj, path="session"):
     try:
         raw_points = decode_array(_require(obj, "points", None, path), "points")
         points = check_data(raw_points) if len(raw_points) else np.zeros((0, SESSION_DIM))
-        if points.shape[1] != SESSION_DIM:
-            raise ValueError(f"points must have {SESSION_DIM} columns, got {points.shape[1]}")
+        if points.shape[1] < 2:
+            raise ValueError(f"points must have two or more columns, got {points.shape[1]}")
+        dim = points.shape[1]
         raw_centres = _require(obj, "centres", list, path)
-        centres = check_centres(raw_centres, SESSION_DIM) if raw_centres else np.zeros((0, SESSION_DIM))
+        _check_centre_columns(raw_centres, dim)
+        centres = check_centres(raw_centres, dim) if raw_centres else np.zeros((0, dim))
         algorithm = check_algorithm(_require(obj, "algorithm", str, path))
         settings = AlgorithmSettings.from_dict(_require(obj, "settings", dict, path), "settings")
         seed = SEED.check(_require(obj, "seed", None, path), "seed")
@@ -184,13 +211,18 @@ def session_from_dict(obj, path="session"):
         init_method = INIT.check(obj.get("init_method", DEFAULT_INIT), "init_method")
         truth = obj.get("truth")  # absent from files written before z was kept
         truth = None if truth is None else decode_truth(truth, len(points))
+        names = _check_names(obj.get("names"), dim)  # absent from files written before D > 2
+        projection = obj.get("projection")
+        projection = (default_projection(dim, names) if projection is None
+                      else Projection.from_dict(projection, dim, names))
     except (TypeError, ValueError) as exc:
         message = str(exc)
         raise ValueError(message if message.startswith(str(path)) else f"{path}: {message}") from None
     return SessionData(points=points, centres=centres, algorithm=algorithm, settings=settings,
                        seed=seed, init_method=init_method, n_clusters=n_clusters, mixture=mixture,
                        sample_n=sample_n, view=view, display=display,
-                       truth=truth if truth is not None and len(truth) else None)
+                       truth=truth if truth is not None and len(truth) else None,
+                       names=names, projection=projection)
 
 
 def load_session(path):

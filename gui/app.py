@@ -11,14 +11,17 @@ def session_data_from_args(args):
     if not (getattr(args, "data", None) or getattr(args, "sample", None)):
         return None
     from engine.command_line import mixture_from_args, scenario_from_args
-    from engine.session_file import SESSION_DIM, SessionData
+    from engine.formats import read_points_table
+    from engine.session_file import SessionData
     scenario, truth = scenario_from_args(args, with_truth=True)
-    points = np.asarray(scenario.points)[:, :SESSION_DIM]
+    points = np.asarray(scenario.points)  # every column: the window shows a plane of them
     centres = scenario.initial_centres() if scenario.centres is None else scenario.centres
-    return SessionData(points=points, centres=np.asarray(centres)[:, :SESSION_DIM],
+    names = read_points_table(args.data)[1] if getattr(args, "data", None) else None
+    return SessionData(points=points, centres=np.asarray(centres),
                        algorithm=scenario.algorithm, settings=scenario.settings, seed=scenario.seed,
                        init_method=scenario.init, n_clusters=scenario.n_clusters,
-                       mixture=mixture_from_args(args), sample_n=len(points), truth=truth)
+                       mixture=mixture_from_args(args), sample_n=len(points), truth=truth,
+                       names=None if names is None else tuple(names))
 
 
 def open_window(args, ask_restore=None):

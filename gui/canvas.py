@@ -6,6 +6,11 @@ click removes; Shift+drag selects points for Delete; dragging empty space
 pans, the wheel zooms.  The canvas tells
 the session which rectangle it shows at which pixel size; the worker draws the
 points for exactly that, so the picture is sharp at any zoom.
+
+Data with more than two columns are shown through the session's view
+projection (engine.projection): everything drawn, picked and read is in that
+plane, a dragged point or centre moves only in it (``Projection.lift``), and
+the axes are named after the columns (or the principal components) shown.
 """
 
 import numpy as np
@@ -17,7 +22,13 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel
 from engine.captions import point_reading, responsibility_snapshot
 
 from .regions import paint_polygons, region_polygons
-from .render import fit_rect, mixture_axis_handle, overlay_for, paint_overlay
+from .render import (
+    fit_rect,
+    mixture_axis_handle,
+    overlay_for,
+    paint_overlay,
+    projected_parameters,
+)
 from .splat import marker_radius
 from .worker import Viewport
 
@@ -161,6 +172,7 @@ class Canvas(pg.PlotWidget):
         session.sigDisplayChanged.connect(self._on_session_frame)
         session.sigCentresChanged.connect(self._on_session_frame)
         session.sigMixtureChanged.connect(self._on_session_frame)
+        session.sigProjectionChanged.connect(self._on_session_projection)
         session.sigStepChanged.connect(lambda *_: self._update_caption())
         session.sigMessage.connect(lambda *_: self._update_caption())
         self._update_caption()
@@ -176,6 +188,8 @@ class Canvas(pg.PlotWidget):
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         session.sigStepChanged.connect(lambda *_: self._update_reading())
         session.sigPointsChanged.connect(lambda *_: self._set_hover(None))
+        self._axis_names = ("", "")  # unlabelled, as pyqtgraph starts: 2-D data without names stay so
+        self._update_axis_names()
 
     # -- geometry ------------------------------------------------------------
     def resizeEvent(self, ev):
@@ -195,7 +209,9 @@ class Canvas(pg.PlotWidget):
         return Viewport(x0=x0, x1=x1, y0=y0, y1=y1, width=int(round(rect.width() * dpr)),
                         height=int(round(rect.height() * dpr)),
                         radius=marker_radius(len(self.session.points), scale) * dpr,
-                        field=self.session.display.field)
+                        # k-means' cells and the responsibilities are not regions of a projected plane
+                        field=self.session.display.field and self.session.dim == 2,
+                        projection=None if self.session.projection.identity else self.session.projection)
 
     def _push_viewport(self):
         if self.isVisible() or self.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide):
@@ -215,7 +231,8 @@ class Canvas(pg.PlotWidget):
             covariances = snap.covariances
         if not len(s.points) and not len(centres):
             return
-        x0, x1, y0, y1 = fit_rect(s.points, centres, covariances)
+        centres, covariances = projected_parameters(s.projection, centres, covariances)
+        x0, x1, y0, y1 = fit_rect(s.shown_points(), centres, covariances)
         self.viewbox.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     # -- drawing ---------------------------------------------------------------
@@ -230,7 +247,7 @@ class Canvas(pg.PlotWidget):
         overlay = overlay_for(self.session)
         overlay.draft = self.draft
         if len(self.selection):
-            overlay.selected = self.session.points[self.selection]
+            overlay.selected = self.session.shown_points()[self.selection]
         self.scene_item.set_frame(self.session.frame, overlay)
         self._update_caption()
         # a setting that changes the points' pixels (marker size, field) needs a new frame
@@ -243,6 +260,27 @@ class Canvas(pg.PlotWidget):
         if text != self.caption:
             self.caption = text
             self.sigCaption.emit(text)
+
+    # -- the view projection -----------------------------------------------------
+    def _on_session_projection(self):
+        """Another plane: name the axes, fit the view to the data as now shown, draw them."""
+        self._update_axis_names()
+        self.selection = np.zeros(0, dtype=np.int64)
+        self.fit_to_data()
+        self._on_session_frame()
+        self._push_viewport()
+
+    def _update_axis_names(self):
+        """The axes' labels: the columns (or principal components) shown; none for unnamed 2-D data,
+        as ever."""
+        s = self.session
+        names = s.projection.axis_names if s.dim > 2 or s.names is not None else ("", "")
+        if names != self._axis_names:
+            self._axis_names = names
+            self.plotItem.setLabel("bottom", names[0] or None)
+            self.plotItem.setLabel("left", names[1] or None)
+            for axis in ("left", "bottom"):
+                self.plotItem.getAxis(axis).showLabel(bool(names[0]))
 
     # -- picking ---------------------------------------------------------------
     def _pixel_size(self):
@@ -258,7 +296,8 @@ class Canvas(pg.PlotWidget):
 
     def _shown_centres(self):
         snap = self.session.current
-        return np.asarray(snap.centres) if snap is not None else self.session.centres
+        centres = np.asarray(snap.centres) if snap is not None else self.session.centres
+        return projected_parameters(self.session.projection, centres, None)[0]
 
     def click(self, button, pos):
         s = self.session
@@ -276,7 +315,7 @@ class Canvas(pg.PlotWidget):
                 return True
             if self.tool == "centres":
                 return True  # the centre tool never removes points
-            i = self._nearest(s.points, pos)
+            i = self._nearest(s.shown_points(), pos)
             if i is not None:
                 s.remove_points([i])
             return True
@@ -289,14 +328,14 @@ class Canvas(pg.PlotWidget):
         if k is not None:
             s.begin_drag("centres", k)
             return ("centres", k)
-        if s.display.true_mixture:
+        if s.display.true_mixture and s.dim == 2:
             for j in range(s.mixture.n_components):
                 if self._nearest(s.mixture.means[j:j + 1], pos, 10) is not None:
                     return ("mean", j, s.mixture)
                 if self._nearest(mixture_axis_handle(s.mixture, j)[None], pos, 10) is not None:
                     return ("axis", j, s.mixture)
         if self.tool == "points":
-            i = self._nearest(s.points, pos)
+            i = self._nearest(s.shown_points(), pos)
             if i is not None:
                 s.begin_drag("points", i)
                 return ("points", i)
@@ -308,7 +347,7 @@ class Canvas(pg.PlotWidget):
             rect = QRectF(drag[1], pos).normalized()
             self._band.setRect(rect)
             self._band.show()
-            pts = self.session.points
+            pts = self.session.shown_points()
             inside = ((pts[:, 0] >= rect.left()) & (pts[:, 0] <= rect.right())
                       & (pts[:, 1] >= rect.top()) & (pts[:, 1] <= rect.bottom()))
             self.selection = np.flatnonzero(inside)
@@ -337,7 +376,7 @@ class Canvas(pg.PlotWidget):
         if not self.viewbox.sceneBoundingRect().contains(scene_pos) or self.viewbox._drag is not None:
             self._set_hover(None)
             return
-        self._set_hover(self._nearest(self.session.points, self.viewbox.mapSceneToView(scene_pos)))
+        self._set_hover(self._nearest(self.session.shown_points(), self.viewbox.mapSceneToView(scene_pos)))
 
     def _set_hover(self, index):
         self._hover = index

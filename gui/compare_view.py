@@ -36,6 +36,7 @@ from engine.registry import ALGORITHM_NAMES, describe
 from .compare_work import (
     COST_BESIDE,
     COST_UNDER,
+    STEP_SLICE_S,
     advance_job,
     export_frame_job,
     export_strip_job,
@@ -374,7 +375,8 @@ class CompareView(QWidget):
             return
         self._set_status("Running…")
         self._advancing = True
-        self._call(self._on_advanced, start_job, scenario, self.names())
+        self._call(self._on_advanced, start_job, scenario, self.names(), STEP_SLICE_S,
+                   getattr(self.session, "projection", None))
 
     def _on_include_toggled(self, _on):
         self._grid = None

@@ -260,7 +260,8 @@ class Comparison:
     Worker thread only.
     """
 
-    def __init__(self, scenario, names):
+    def __init__(self, scenario, names, projection=None):
+        self.projection = projection  # the plane the session shows (None: the first two columns)
         data = scenario.points if isinstance(scenario.points, Dataset) else Dataset(scenario.points)
         base = dataclasses.replace(scenario, points=data)
         centres = base.initial_centres()
@@ -317,7 +318,7 @@ class Comparison:
 
     def view(self, names):
         """(x0, x1, y0, y1) that holds every pane's points and centres: the panes line up."""
-        views = [fit_view(self.runs[n]) for n in names if n in self.runs]
+        views = [fit_view(self.runs[n], projection=self.projection) for n in names if n in self.runs]
         if not views:
             return (-1.0, 1.0, -1.0, 1.0)
         v = np.array(views)
@@ -328,7 +329,8 @@ class Comparison:
         if key not in self._renderers:
             if len(self._renderers) > 12:
                 self._renderers.clear()
-            options = ExportOptions(caption=False, legend=False, cost_plot=False, display=display, view=view)
+            options = ExportOptions(caption=False, legend=False, cost_plot=False, display=display, view=view,
+                                    projection=self.projection)
             self._renderers[key] = FrameRenderer(self.runs[name], options)
         return self._renderers[key]
 
@@ -452,9 +454,9 @@ class Comparison:
 
 
 # -- the worker's jobs (``EngineClient.call``) ------------------------------------------------
-def start_job(scenario, names, budget_s=STEP_SLICE_S):
+def start_job(scenario, names, budget_s=STEP_SLICE_S, projection=None):
     """A new Comparison, its runs stepped for one slice: (comparison, states, view)."""
-    comparison = Comparison(scenario, names)
+    comparison = Comparison(scenario, names, projection)
     states = comparison.advance(names, budget_s)
     return comparison, states, comparison.view(names)
 

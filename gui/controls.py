@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBo
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 from superqt import QCollapsible
 
+from engine.projection import column_names
 from engine.registry import ALGORITHMS
 from engine.presets import PRESETS
 from engine.sampling import Mixture
@@ -479,6 +480,8 @@ class ControlPanel(QScrollArea):
             b.toggled.connect(action.setChecked)
             action.toggled.connect(b.setChecked)
             col.addWidget(b)
+            if key == "show_field":
+                self._field_box = b
         self.colour_by = QComboBox()
         self.colour_by.setToolTip("What the points' colours show (View → Colour by)")
         # its longest entry must not widen the panel: the box shrinks and elides
@@ -500,7 +503,72 @@ class ControlPanel(QScrollArea):
             action.changed.connect(lambda i=i, a=action: self.colour_by.model().item(i).setEnabled(a.isEnabled()))
             self.colour_by.model().item(i).setEnabled(action.isEnabled())
         self.colour_by.activated.connect(lambda i: actions[self.colour_by.itemData(i)].setChecked(True))
+        self._shown_group(col, actions)
         return box
+
+    def _shown_group(self, col, actions):
+        """Which plane of data with more than two columns is drawn: two columns, or the PCA plane.
+        Only there when D > 2; there the field is off (not a region of the plane)."""
+        self.shown = QComboBox()
+        self.shown.setObjectName("shown_projection")
+        self.shown.setToolTip("The plane the points are drawn in: two of their columns, or the plane of "
+                              "their two principal axes (PCA). Clustering always uses every column.")
+        self.shown.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.shown.setMinimumContentsLength(8)
+        self.shown.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.shown_row = QWidget()
+        row = QHBoxLayout(self.shown_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Shown"))
+        row.addWidget(self.shown, 1)
+        col.insertWidget(0, self.shown_row)  # first: the plane shown matters more than any layer
+        self.shown.activated.connect(self._on_shown_activated)
+        self.shown_row.setVisible(False)
+        self._field_action = actions["show_field"]
+        self._field_tip = self._field_action.toolTip()
+        self._flat = False  # D > 2 shown in a plane
+        self.session.sigProjectionChanged.connect(self._on_session_projection)
+        self.session.sigPointsChanged.connect(self._on_session_projection)
+        self._on_session_projection()
+
+    def _on_shown_activated(self, i):
+        choice = self.shown.itemData(i)
+        if choice == "pca":
+            self.session.show_pca()
+        else:
+            self.session.show_columns(*(int(c) for c in choice.split(",")))
+
+    def _on_session_projection(self):
+        s = self.session
+        flat = s.dim > 2
+        if flat or self._flat:
+            self.shown_row.setVisible(flat)
+            tip = (self._field_tip if not flat else
+                   f"Not for {s.dim} columns: k-means' cells and the responsibilities are regions of "
+                   f"{s.dim}-D space, not of the plane shown")
+            for widget in (self._field_action, self._field_box):
+                widget.setEnabled(not flat)
+                widget.setToolTip(tip)
+        self._flat = flat
+        if not flat:
+            return
+        names = column_names(s.names, s.dim)
+        choices = [(f"{i},{j}", f"{names[i]} – {names[j]}") for i in range(s.dim) for j in range(i + 1, s.dim)]
+        choices.append(("pca", "PCA (two principal axes)"))
+        self.shown.blockSignals(True)
+        try:
+            self.shown.clear()
+            for data, text in choices:
+                self.shown.addItem(text, data)
+            p = s.projection
+            current = "pca" if p.kind == "pca" else f"{p.columns[0]},{p.columns[1]}"
+            i = self.shown.findData(current)
+            if i < 0:  # columns shown the other way round: offer them as they are
+                self.shown.addItem(f"{p.axis_names[0]} – {p.axis_names[1]}", current)
+                i = self.shown.count() - 1
+            self.shown.setCurrentIndex(i)
+        finally:
+            self.shown.blockSignals(False)
 
     # -- session -> widgets ----------------------------------------------------
     def _on_session_mixture(self):

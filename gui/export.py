@@ -35,6 +35,7 @@ from engine.captions import format_value, in_sentence, short_caption, state_capt
 from engine.data import Dataset
 from engine.description import INIT_PHASE
 from engine.files import atomic_output
+from engine.projection import default_projection
 from engine.settings import DEFAULT_PANELS, FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
 
 from .palette import (
@@ -51,6 +52,7 @@ from .render import (
     Overlay,
     cluster_qcolor,
     paint_overlay,
+    projected_parameters,
     trails_until,
 )
 from .splat import marker_radius, render_points
@@ -81,15 +83,25 @@ class ExportOptions:
     view: tuple = None  # (x0, x1, y0, y1) "as on screen"; None: fit the data and every centre
     axes: bool = False  # light tick labels along the canvas' edges
     mixture: object = None  # the session's true mixture, drawn when display.true_mixture
+    projection: object = None  # engine.projection.Projection: the plane shown (None: the first two columns)
 
 
-def fit_view(run, margin=FRAME_MARGIN):
-    """(x0, x1, y0, y1): the points and every centre of the run, with a tight margin.
+def export_projection(run, projection=None):
+    """The plane an export shows: ``projection`` when it takes the run's D columns, else the
+    first two columns."""
+    D = run.data.n_features
+    return projection if projection is not None and projection.dim == D else default_projection(D)
+
+
+def fit_view(run, margin=FRAME_MARGIN, projection=None):
+    """(x0, x1, y0, y1): the points and every centre of the run, with a tight margin, in the
+    plane ``projection`` shows (None: the first two columns).
 
     Fixed for the whole run so consecutive frames line up; the centres' trails stay inside.
     """
-    X = run.data.X[:, :2]
-    centres = np.vstack([np.asarray(s.centres)[:, :2] for s in run.history])
+    projection = export_projection(run, projection)
+    X = projection.shown(run.data.X)[:, :2]
+    centres = projection.shown(np.vstack([np.asarray(s.centres) for s in run.history]))[:, :2]
     lo = np.minimum(X.min(axis=0), centres.min(axis=0))
     hi = np.maximum(X.max(axis=0), centres.max(axis=0))
     extent = hi - lo
@@ -179,10 +191,12 @@ class FrameRenderer:
     def __init__(self, run, options):
         self.run = run
         self.options = options
+        self.projection = export_projection(run, options.projection)
+        self._X = self.projection.shown(run.data.X)[:, :2]  # the points as shown
         if options.view is not None:
             self.view = tuple(float(v) for v in options.view)
         else:
-            self.view = fit_view(run)
+            self.view = fit_view(run, projection=self.projection)
         self._colour_cache = (None, None)
         self._field_cache = {}
         self._cost_cache = None  # (key, (image, plot rectangle, n)): see _cost_plot_image
@@ -263,14 +277,18 @@ class FrameRenderer:
         display = self.options.display
         snap = self.run.history[index]
         mixture = self.options.mixture if display.true_mixture else None
+        centres, covariances = projected_parameters(
+            self.projection, np.asarray(snap.centres),
+            np.asarray(snap.covariances) if display.ellipses and snap.covariances is not None else None)
         return Overlay(
-            centres=np.asarray(snap.centres)[:, :2],
-            covariances=(np.asarray(snap.covariances)[:, :2, :2]
-                         if display.ellipses and snap.covariances is not None else None),
+            centres=np.asarray(centres)[:, :2],
+            covariances=None if covariances is None else np.asarray(covariances)[:, :2, :2],
             weights=snap.weights, empty=snap.empty,
-            trails=trails_until(self.run.history, index, self.run.description) if display.trails else None,
-            points=self.run.data.X[:, :2] if labels is not None else None, labels=labels,
-            true_mixture=mixture if mixture is not None and mixture.means.shape[1] >= 2 else None,
+            trails=(trails_until(self.run.history, index, self.run.description, self.projection)
+                    if display.trails else None),
+            points=self._X if labels is not None else None, labels=labels,
+            # the sampling mixture lives in the plane of 2-D data
+            true_mixture=mixture if mixture is not None and self.projection.identity else None,
             marker_scale=scale * display.marker_scale)
 
     def _field_image(self, to_device, area, index):
@@ -289,9 +307,8 @@ class FrameRenderer:
             xs = np.linspace(x0, x1, gw)
             ys = np.linspace(y1, y0, gh)  # row 0 at the top
             grid = np.c_[np.repeat(xs[None], gh, 0).ravel(), np.repeat(ys[:, None], gw, 1).ravel()]
-            D = self.run.data.n_features
-            if D > 2:  # the plane through the data's mean
-                grid = np.c_[grid, np.repeat(self.run.data.X[:, 2:].mean(axis=0)[None], len(grid), 0)]
+            if not self.projection.identity:  # the plane shown, through the data's mean
+                grid = self.projection.lift(grid, self.run.data.X.mean(axis=0))
             alg = self.run.algorithm
             K = snap.n_clusters
             colours = point_colours(K, responsibilities=alg.responsibilities(Dataset(grid), snap, np.float32))
@@ -312,6 +329,8 @@ class FrameRenderer:
         if source is None:
             return
         if self.run.algorithm.hard:
+            if not self.projection.identity:
+                return  # k-means' cells are not regions of a plane cut through D > 2 columns
             from .regions import paint_regions
             painter.save()
             paint_regions(painter, to_device, np.asarray(self.run.history[source].centres)[:, :2],
@@ -345,7 +364,7 @@ class FrameRenderer:
             prepared["cost"] = self._cost_plot_image(cost, scale)
         if o.display.field:
             prepared["field"] = self._field_image(to_device, area, index)
-        X = self.run.data.X[:, :2]
+        X = self._X
         colours = self._colours(index)
         radius = marker_radius(len(X), scale * o.display.marker_scale)
         if vector and len(X) <= SVG_VECTOR_MAX_POINTS:

@@ -197,7 +197,8 @@ class ExportDialog(QDialog):
                              display=session.display.replace(marker_scale=1.0,
                                                              field=self.regions.isChecked()),
                              view=view if self.on_screen.isChecked() else None,
-                             axes=self.axes.isChecked(), mixture=getattr(session, "mixture", None))
+                             axes=self.axes.isChecked(), mixture=getattr(session, "mixture", None),
+                             projection=getattr(session, "projection", None))
 
     def outputs(self):
         out = {"every": self.every.currentData()}

@@ -10,8 +10,7 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
                                QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
 from superqt import QElidingLabel
 
-from engine.formats import load_points, save_points_csv
-from engine.session_file import SESSION_DIM
+from engine.formats import read_points_table, save_points_csv
 
 from .actions import TOOL_HINTS, build_actions, build_menus, build_toolbar, sync_display_actions
 from .canvas import Canvas
@@ -363,15 +362,15 @@ class MainWindow(QMainWindow):
                 return
         if self.loader.in_background(path):  # a big file: the window stays live while it loads
             self.show_status(f"Reading {Path(path).name}…")
-            self.loader.start(load_points, path, lambda X: self._imported(path, X),
+            self.loader.start(read_points_table, path, lambda table: self._imported(path, *table),
                               lambda exc: self._import_failed(path, exc))
             return
         try:
-            X = load_points(path)
+            X, names = read_points_table(path)
         except ValueError as exc:
             self._import_failed(path, exc)
             return
-        self._imported(path, X)
+        self._imported(path, X, names)
 
     def open_image(self, path=None):
         """Image mode in its own window, on this window's engine worker (numba never on two threads)."""
@@ -387,16 +386,14 @@ class MainWindow(QMainWindow):
         self.show_status(f"Could not import {Path(path).name}")
         QMessageBox.warning(self, "Cannot import points", str(exc))
 
-    def _imported(self, path, X):
-        self.session.replace_points(X[:, :SESSION_DIM], f"Import {Path(path).name}")
+    def _imported(self, path, X, names=None):
+        """Every column is kept and clustered; the plane shows two of them (the session's projection)."""
+        self.session.replace_points(X, f"Import {Path(path).name}", names=names)
         self.fit_new_data()
         text = f"Imported {len(X):,} points from {Path(path).name}"
-        if X.shape[1] > SESSION_DIM:
-            # the window clusters the plane; say what was left out (run --data uses every column)
-            dropped = X.shape[1] - SESSION_DIM
-            text += (f": the window shows and clusters the first {SESSION_DIM} columns, "
-                     f"{dropped} more column{'s' if dropped > 1 else ''} left out")
-            QMessageBox.information(self, "Columns left out", text + ".")
+        if X.shape[1] > 2:
+            text += (f" · {X.shape[1]} columns: showing {self.session.projection.describe()}; "
+                     f"Display → Shown to change")
         self.show_status(text)
 
     def export_points(self):

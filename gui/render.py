@@ -3,7 +3,9 @@
 The canvas item and the slide exporter both call ``paint_overlay`` with a
 QPainter and a data-to-device transform, so the window and the exported frames
 are drawn by the same code.  Nothing here computes the algorithm's maths; it
-draws parameters the engine reported.
+draws parameters the engine reported, in the plane the session's view
+projection shows (engine.projection: centres and trails projected, each
+covariance drawn as P Σ Pᵀ).
 """
 
 import functools
@@ -284,32 +286,49 @@ def fit_rect(points, centres=None, covariances=None, n_sigma=2.0):
     return (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
 
 
-def trails_until(history, index, description):
-    """Centre positions per cluster at init and after each refit / M-step up to ``index``."""
+def trails_until(history, index, description, projection=None):
+    """Centre positions per cluster at init and after each refit / M-step up to ``index``,
+    in the plane ``projection`` shows (None: the first two columns)."""
     if not history:
         return None
     # the responsibility half-step never moves the centres
     snaps = [s for s in history[:index + 1] if s.phase != description.responsibility_phase]
     K = history[0].n_clusters
-    return [np.array([s.centres[k][:2] for s in snaps]) for k in range(K)]
+    if projection is None or projection.identity:
+        return [np.array([s.centres[k][:2] for s in snaps]) for k in range(K)]
+    return [projection.shown(np.array([s.centres[k] for s in snaps])) for k in range(K)]
+
+
+def projected_parameters(projection, centres, covariances):
+    """(centres (K, 2), covariances (K, 2, 2) or None) as drawn: m_k and P Σ_k Pᵀ."""
+    if projection is None or projection.identity or np.shape(centres)[-1] != projection.dim:
+        return centres, covariances
+    return (projection.shown(centres),
+            None if covariances is None else projection.covariance(covariances))
 
 
 def overlay_for(session, frame=None):
     """The Overlay of the session's current half-step."""
     snap = session.current
     display = session.display
-    mixture = session.mixture if display.true_mixture else None
+    projection = session.projection
+    # the sampling mixture lives in the plane: drawn over 2-D data only
+    mixture = session.mixture if display.true_mixture and session.dim == 2 else None
     if snap is None:
-        return Overlay(centres=session.centres if len(session.centres) else None,
+        centres = projected_parameters(projection, session.centres, None)[0]
+        return Overlay(centres=centres if len(session.centres) else None,
                        true_mixture=mixture, marker_scale=display.marker_scale)
     frame = frame or session.frame
+    centres, covariances = projected_parameters(projection, snap.centres,
+                                                snap.covariances if display.ellipses else None)
     return Overlay(
-        centres=snap.centres,
-        covariances=snap.covariances if display.ellipses else None,
+        centres=centres,
+        covariances=covariances,
         weights=snap.weights,
         empty=snap.empty,
-        trails=trails_until(session.history, session.index, session.description) if display.trails else None,
-        points=session.points if frame is not None and frame.labels is not None else None,
+        trails=(trails_until(session.history, session.index, session.description, projection)
+                if display.trails else None),
+        points=session.shown_points() if frame is not None and frame.labels is not None else None,
         labels=frame.labels if frame is not None else None,
         changed=_changed_points(session, frame),
         true_mixture=mixture,
@@ -324,4 +343,4 @@ def _changed_points(session, frame):
     idx = frame.changed
     if len(idx) and idx.max() >= len(session.points):
         return None  # the points changed since this frame was drawn
-    return session.points[idx]
+    return session.shown_points()[idx]

@@ -9,6 +9,11 @@ snapshots it reports and the frame on screen.
 Sampled points remember their true component z (``truth``), kept aligned with
 the points by every edit, and the model keeps the agreement of z with the
 half-step on screen (``agreement``, computed on the worker).
+
+Points and centres have D >= 2 columns (all rows the same D); the model holds
+the columns' names and the view ``projection`` (engine.projection) that shows
+them in the plane.  Clustering uses every column; only what is drawn, clicked
+and dragged goes through the projection.
 """
 
 import numpy as np
@@ -22,6 +27,7 @@ from engine.description import INIT_PHASE
 from engine.initialisation import initial_centres
 from engine.registry import DEFAULT_ALGORITHM, check_algorithm, describe, make_algorithm
 from engine.presets import PRESETS, old_faithful
+from engine.projection import Projection, default_projection
 from engine.scenario import Scenario
 from engine.session_file import SESSION_DIM
 from engine.settings import (DEFAULT_INIT, DEFAULT_N_CLUSTERS, DEFAULT_SAMPLE_N, DEFAULT_SEED, INIT,
@@ -29,6 +35,8 @@ from engine.settings import (DEFAULT_INIT, DEFAULT_N_CLUSTERS, DEFAULT_SAMPLE_N,
 
 from .undo import AddRows, MoveRow, RemoveRows, ReturnToStep, SetArray
 from .worker import EngineClient
+
+_KEEP = object()  # ``_assign``'s names: keep the columns' names (the same columns)
 
 # "Run to the end": a half-step past any run's last (max_iter bounds every run).
 LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
@@ -55,6 +63,7 @@ class SessionModel(QObject):
     sigSettingsChanged = Signal()
     sigMixtureChanged = Signal()
     sigDisplayChanged = Signal()
+    sigProjectionChanged = Signal()  # a new view projection (the plane shown, its axis names)
     sigHistoryChanged = Signal()
     sigStepChanged = Signal(int)
     sigFrameChanged = Signal()
@@ -67,6 +76,9 @@ class SessionModel(QObject):
         self.points = np.zeros((0, SESSION_DIM))
         self.truth = None  # (N,) int32 true component z of each point, None when unknown
         self.centres = np.zeros((0, SESSION_DIM))
+        self.names = None  # the columns' names (a CSV header's), None when unknown
+        self.projection = default_projection(SESSION_DIM)
+        self._shown = None  # (points, projection, the points as shown): see shown_points
         self.algorithm = DEFAULT_ALGORITHM
         self.settings = AlgorithmSettings()
         self.init_method = DEFAULT_INIT
@@ -119,28 +131,52 @@ class SessionModel(QObject):
     def _array(self, which):
         return self.points if which == "points" else self.centres
 
-    def _assign(self, which, value, truth=None):
+    @property
+    def dim(self):
+        """D, the points' (and the centres') number of columns."""
+        return self.points.shape[1]
+
+    def _assign(self, which, value, truth=None, names=_KEEP):
         """The one place the points and centres change: only the undo commands (gui/undo.py)
         call it, so every change is undoable.  ``truth``: the z of the new points (None:
-        unknown); ignored for the centres."""
-        value = np.asarray(value, dtype=np.float64).reshape(-1, SESSION_DIM)
+        unknown); ignored for the centres.  ``names``: the new points' column names (kept
+        when not given and D stays)."""
+        value = np.asarray(value, dtype=np.float64)
+        value = value.reshape(-1, value.shape[-1] if value.ndim == 2 else self.dim)
         self.mark_modified()
         if which == "points":
             if truth is not None and truth is not self.truth:
                 truth = check_truth(truth, len(value))
+            dim_changed = value.shape[1] != self.dim
+            if names is _KEEP:
+                names = None if dim_changed else self.names
+            names = tuple(names) if names is not None and len(names) == value.shape[1] else None
+            renamed = names != self.names
             self.points = value
             self.truth = truth if truth is not None and len(truth) == len(value) and len(value) else None
+            if dim_changed or renamed:
+                self.names = names
+                self.projection = default_projection(value.shape[1], names)
             self.sigPointsChanged.emit()
+            if dim_changed or renamed:
+                self.sigProjectionChanged.emit()
         else:
             self.centres = value
             self.sigCentresChanged.emit()
         self._restart()
 
+    def _clicked_row(self, x, y):
+        """(1, D): the point drawn at (x, y), off the plane where the data's mean is."""
+        if self.projection.identity:
+            return np.array([[x, y]], dtype=float)
+        reference = self.points.mean(axis=0) if len(self.points) else self.projection.offset
+        return self.projection.lift([x, y], reference)[None, :]
+
     def add_point(self, x, y):
-        self.undo_stack.push(AddRows(self, "points", np.array([[x, y]], dtype=float), "Add point"))
+        self.undo_stack.push(AddRows(self, "points", self._clicked_row(x, y), "Add point"))
 
     def add_centre(self, x, y):
-        self.undo_stack.push(AddRows(self, "centres", np.array([[x, y]], dtype=float), "Place centre"))
+        self.undo_stack.push(AddRows(self, "centres", self._clicked_row(x, y), "Place centre"))
 
     def remove_points(self, indices):
         if len(indices):
@@ -150,21 +186,25 @@ class SessionModel(QObject):
     def remove_centre(self, index):
         self.undo_stack.push(RemoveRows(self, "centres", [index], "Remove centre"))
 
-    def set_points(self, points, text="Set points", truth=None):
-        """New points, with the true component z of each (None: unknown)."""
-        self.undo_stack.push(SetArray(self, "points", self.points, np.asarray(points, float), text,
-                                      self.truth, truth))
+    def set_points(self, points, text="Set points", truth=None, names=_KEEP):
+        """New points, with the true component z of each (None: unknown) and the columns'
+        names (kept when not given and D stays)."""
+        points = np.asarray(points, float)
+        if names is _KEEP:
+            names = self.names if points.ndim == 2 and points.shape[1] == self.dim else None
+        self.undo_stack.push(SetArray(self, "points", self.points, points, text,
+                                      self.truth, truth, (self.names, names)))
 
     def set_centres(self, centres, text="Set centres"):
         self.undo_stack.push(SetArray(self, "centres", self.centres, np.asarray(centres, float), text))
 
     def clear_points(self):
         if len(self.points):
-            self.set_points(np.zeros((0, SESSION_DIM)), "Clear points")
+            self.set_points(np.zeros((0, self.dim)), "Clear points")
 
     def clear_centres(self):
         if len(self.centres):
-            self.set_centres(np.zeros((0, SESSION_DIM)), "Clear centres")
+            self.set_centres(np.zeros((0, self.centres.shape[1])), "Clear centres")
 
     # Dragging: the model follows the mouse live; one undo entry per drag.
     def begin_drag(self, which, index):
@@ -183,9 +223,10 @@ class SessionModel(QObject):
     def drag_to(self, x, y):
         if self._dragging is None:
             return
-        which, index = self._dragging[:2]
+        which, index, before = self._dragging[:3]
         arr = self._array(which).copy()
-        arr[index] = (x, y)
+        # only the in-plane part follows the mouse (all of it for 2-D data)
+        arr[index] = self.projection.lift([x, y], before)
         self._assign(which, arr, self.truth)
 
     def end_drag(self):
@@ -230,16 +271,22 @@ class SessionModel(QObject):
             X, z = self.mixture.sample(self.sample_n, seed=self.seed)
             self.replace_points(X, "Sample points", z if named else None)
 
-    def replace_points(self, points, text, truth=None):
+    def replace_points(self, points, text, truth=None, names=_KEEP):
         """New data (sampled or imported): the centres are drawn afresh, K kept (one undo step).
-        ``truth``: the z of sampled points, None for imported ones."""
+        ``truth``: the z of sampled points, None for imported ones; ``names``: the columns'
+        names (a CSV header's)."""
+        points = np.asarray(points, float)
         k = len(self.centres) or self.n_clusters
+        placed = len(self.centres) > 0
         self.undo_stack.beginMacro(text)
         try:
-            self.set_points(points, text, truth)
-            if len(self.centres) and k != self.n_clusters:
+            if placed and points.shape[1] != self.centres.shape[1]:
+                # centres of the old D cannot meet the new points, not even for a moment
+                self.set_centres(np.zeros((0, points.shape[1])), text)
+            self.set_points(points, text, truth, names)
+            if placed and k != self.n_clusters:
                 self.set_n_clusters(k)
-            if len(self.centres):
+            if placed:
                 self.initialise(self.init_method)
         finally:
             self.undo_stack.endMacro()
@@ -317,6 +364,33 @@ class SessionModel(QObject):
             self.sigDisplayChanged.emit()
             self.request_frame(self._wanted)
 
+    # -- the view projection ----------------------------------------------------
+    def set_projection(self, projection):
+        """Show the points through ``projection`` (engine.projection.Projection, D columns)."""
+        if not isinstance(projection, Projection) or projection.dim != self.dim:
+            raise ValueError(f"the projection must take {self.dim} columns")
+        if projection != self.projection:
+            self.projection = projection
+            self.mark_modified()
+            self.sigProjectionChanged.emit()
+
+    def show_columns(self, i, j):
+        """Columns i and j (0-based) as the plane's x and y."""
+        self.set_projection(Projection.of_columns(i, j, self.dim, self.names))
+
+    def show_pca(self):
+        """The plane of the points' two principal axes (as they are now)."""
+        if len(self.points):
+            self.set_projection(Projection.of_pca(self.points))
+
+    def shown_points(self):
+        """(N, 2): the points where they are drawn (the points themselves for 2-D data), cached."""
+        if self.projection.identity:
+            return self.points
+        if self._shown is None or self._shown[0] is not self.points or self._shown[1] != self.projection:
+            self._shown = (self.points, self.projection, self.projection.shown(self.points))
+        return self._shown[2]
+
     # -- files ---------------------------------------------------------------
     def to_data(self, view=None):
         """The session as the engine's SessionData (what a session file holds)."""
@@ -325,15 +399,24 @@ class SessionModel(QObject):
                            algorithm=self.algorithm, settings=self.settings, seed=self.seed,
                            init_method=self.init_method, n_clusters=self.n_clusters,
                            mixture=self.mixture, sample_n=self.sample_n, view=view,
-                           display=self.display, truth=self.truth)
+                           display=self.display, truth=self.truth, names=self.names,
+                           projection=self.projection)
 
     def load_data(self, data):
         """Replace everything by a loaded session; the undo history starts afresh."""
         self.undo_stack.clear()
-        self.points = np.asarray(data.points, dtype=float).reshape(-1, SESSION_DIM)
+        points = np.asarray(data.points, dtype=float)
+        self.points = points.reshape(-1, points.shape[-1] if points.ndim == 2 else SESSION_DIM)
         truth = getattr(data, "truth", None)
         self.truth = None if truth is None or not len(self.points) else check_truth(truth, len(self.points))
-        self.centres = np.asarray(data.centres, dtype=float).reshape(-1, SESSION_DIM)
+        self.centres = np.asarray(data.centres, dtype=float).reshape(-1, self.dim)
+        names = getattr(data, "names", None)
+        self.names = tuple(names) if names is not None and len(names) == self.dim else None
+        projection = getattr(data, "projection", None)
+        if projection is None or projection.dim != self.dim:
+            projection = default_projection(self.dim, self.names)
+        changed = projection != self.projection
+        self.projection = projection
         self.algorithm = data.algorithm
         self.settings = data.settings
         self.seed, self.init_method, self.n_clusters = data.seed, data.init_method, data.n_clusters
@@ -344,6 +427,8 @@ class SessionModel(QObject):
         for signal in (self.sigPointsChanged, self.sigCentresChanged, self.sigMixtureChanged,
                        self.sigSettingsChanged, self.sigDisplayChanged):
             signal.emit()
+        if changed:
+            self.sigProjectionChanged.emit()
         self._restart()
 
     # -- the run -----------------------------------------------------------

@@ -7,6 +7,8 @@ private door, ``_assign``, which restarts the run.
 The points carry their true components z (``session.truth``, None when
 unknown): a command on the points hands ``_assign`` the z that goes with its
 points, so z stays aligned with them, and undo gives back the z that was there.
+Replacing the points also replaces their columns' names (``session.names``),
+and undo gives those back.
 """
 
 import numpy as np
@@ -14,19 +16,30 @@ from PySide6.QtGui import QUndoCommand
 
 
 class SetArray(QUndoCommand):
-    """Replace the points (and their z) or the centres; undo puts the old ones back."""
+    """Replace the points (and their z and column names) or the centres; undo puts the old ones back.
 
-    def __init__(self, session, which, before, after, text, truth_before=None, truth_after=None):
+    ``names``: (names before, names after) for the points; None keeps the session's.
+    """
+
+    def __init__(self, session, which, before, after, text, truth_before=None, truth_after=None,
+                 names=None):
         super().__init__(text)
         self._session, self._which = session, which
         self._before, self._after = before, after
         self._truth_before, self._truth_after = truth_before, truth_after
+        self._names = names
+
+    def _put(self, value, truth, names):
+        if self._names is None:
+            self._session._assign(self._which, value, truth)
+        else:
+            self._session._assign(self._which, value, truth, names)
 
     def redo(self):
-        self._session._assign(self._which, self._after, self._truth_after)
+        self._put(self._after, self._truth_after, None if self._names is None else self._names[1])
 
     def undo(self):
-        self._session._assign(self._which, self._before, self._truth_before)
+        self._put(self._before, self._truth_before, None if self._names is None else self._names[0])
 
 
 class AddRows(QUndoCommand):
@@ -72,7 +85,7 @@ class RemoveRows(QUndoCommand):
         current = self._session._array(self._which)
         keep = np.ones(len(current) + len(self._rows), dtype=bool)
         keep[self._indices] = False
-        out = np.empty((len(keep), 2))
+        out = np.empty((len(keep), current.shape[1]))
         out[keep] = current
         out[self._indices] = self._rows
         truth = self._session.truth if self._which == "points" else None

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine import ALGORITHM_NAMES, Dataset
 from engine.agreement import true_responsibilities
+from engine.projection import default_projection
 from engine.run import FAILED
 from engine.scenario import Scenario
 
@@ -48,6 +49,7 @@ class Viewport:
     height: int
     radius: float = 3.0
     field: bool = False
+    projection: object = None  # engine.projection.Projection of D > 2 columns; None: the 2-D points
 
     def transform(self):
         """2x3 affine from data to pixel coordinates (row 0 at the top, y1)."""
@@ -92,7 +94,8 @@ class _Worker(QObject):
         self._client = client
         self._run = None
         self._run_id = 0
-        self._cloud = None  # (points array, PointImage, Dataset or None): kept while the points are
+        self._cloud = None  # (points array, PointImage or None (D > 2), Dataset or None): kept while the points are
+        self._shown = None  # (points, projection, PointImage of the projected points), D > 2
         self._colour_cache = None  # ((run id, source index), colour arguments of PointImage.render)
         self._labels_cache = None  # ((run id, source index), labels) for lines, small N only
         self._image_cache = None  # ((colour key, viewport), image): a refit shows the same points
@@ -127,7 +130,8 @@ class _Worker(QObject):
                 self._cloud = None  # no points: nothing of the old ones stays drawn
             else:
                 if self._cloud is None or self._cloud[0] is not scenario.points:
-                    self._cloud = (scenario.points, PointImage(scenario.points), None)
+                    points = scenario.points  # more than 2 columns are drawn projected: _shown_cloud
+                    self._cloud = (points, PointImage(points) if points.shape[1] == 2 else None, None)
                 if scenario.centres is not None and len(scenario.centres):
                     # one Dataset while the points stay: a restart (a centre dragged)
                     # neither re-validates the points nor sorts them into blocks again
@@ -148,7 +152,7 @@ class _Worker(QObject):
         timings = {}
         t0 = time.perf_counter()
         run = self._run
-        cloud = self._cloud[1] if self._cloud else PointImage(np.zeros((0, 2)))
+        cloud = self._shown_cloud(viewport)
         n = len(cloud)
         labels = None
         if run is None:
@@ -204,6 +208,21 @@ class _Worker(QObject):
         return Frame(run_id=run_id, index=index, history=history, finished=finished, stop_reason=stop_reason,
                      labels=labels, viewport=viewport, image=image,
                      field_image=field_image, regions=regions, changed=changed, seconds=timings)
+
+    def _shown_cloud(self, viewport):
+        """The PointImage drawn: the 2-D points' own, or the points through the viewport's
+        projection, kept while the points and the projection stay."""
+        if not self._cloud:
+            return PointImage(np.zeros((0, 2)))
+        points, cloud = self._cloud[:2]
+        projection = getattr(viewport, "projection", None)
+        if cloud is not None and (projection is None or projection.identity):
+            return cloud
+        if projection is None or projection.dim != points.shape[1]:
+            projection = default_projection(points.shape[1])
+        if self._shown is None or self._shown[0] is not points or self._shown[1] != projection:
+            self._shown = (points, projection, PointImage(projection.shown(points)))
+        return self._shown[2]
 
     def _colours(self, key, run, index, source, n, colouring=None):
         """How each point is coloured at ``index``: keyword arguments of ``PointImage.render``.

@@ -136,14 +136,17 @@ def test_undo_after_dragging_a_centre_mid_run_is_one_step_back_to_the_run(window
     np.testing.assert_array_equal(s.current.centres, shown)
 
 
-def test_importing_three_columns_says_what_the_window_left_out(window, qtbot, tmp_path, monkeypatch, rng):
+def test_importing_three_columns_keeps_them_and_says_which_two_are_shown(window, qtbot, tmp_path, monkeypatch,
+                                                                         rng):
     told = []
     monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: told.append(a[2]))
     path = tmp_path / "three.csv"
     np.savetxt(path, rng.normal(size=(40, 3)), delimiter=",", header="a,b,c", comments="")
     window.import_points(str(path))
-    assert len(window.session.points) == 40 and window.session.points.shape[1] == 2
-    assert told and "1 more column left out" in told[0]
+    s = window.session
+    assert s.points.shape == (40, 3) and tuple(s.names) == ("a", "b", "c")
+    assert not told  # no dialog: every column is kept and clustered
+    assert "3 columns: showing a – b" in window.statusBar().toolTip()  # the full text of the status line
 
 
 def test_escape_interrupts_a_run_to_the_end(window, qtbot, rng):
