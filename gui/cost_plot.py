@@ -9,10 +9,11 @@ and the axes hold the whole run computed so far, so nothing jumps.
 """
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QApplication
 
@@ -20,6 +21,8 @@ from engine.captions import format_tick, in_sentence
 from engine.description import INIT_PHASE
 
 from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
+
+PLAYING_REFRESH_MS = 50  # the plot's refresh interval while the run plays (20 /s)
 
 SYMBOLS = ("o", "t", "s", "d")  # by objective: the primary one round
 TEXT_HEX = "#222222"
@@ -105,6 +108,41 @@ class CostPlot(pg.PlotWidget):
         session.sigHistoryChanged.connect(self._on_session_history)
         session.sigStepChanged.connect(self._on_session_step)
         session.sigSettingsChanged.connect(self._on_session_history)
+        # while the run plays, the plot follows at most PLAYING_REFRESH_MS behind: the canvas
+        # gets the frames, the plot a few ms a frame back (see set_playing)
+        self._playing = False
+        self._pending = None  # what a deferred refresh must do: "history" or "step"
+        self._last_refresh = 0.0
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self._refresh_deferred)
+
+    def set_playing(self, playing):
+        """Playing: refresh at most every PLAYING_REFRESH_MS; stopped: at once, and now."""
+        self._playing = playing
+        if not playing and self._pending is not None:
+            self._refresh_timer.stop()
+            self._refresh_deferred()
+
+    def _deferred(self, what):
+        """True when a refresh is put off (playing, and the last one was too recent)."""
+        if not self._playing:
+            return False
+        if self._pending != "history":
+            self._pending = what
+        wait = PLAYING_REFRESH_MS - (time.monotonic() - self._last_refresh) * 1000.0
+        if wait <= 0 and not self._refresh_timer.isActive():
+            return False
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start(max(int(wait), 1))
+        return True
+
+    def _refresh_deferred(self):
+        what, self._pending = self._pending, None
+        if what == "history":
+            self._on_session_history()
+        elif what == "step":
+            self._on_session_step(self.session.index)
 
     @property
     def text_size(self):
@@ -169,6 +207,9 @@ class CostPlot(pg.PlotWidget):
         self._description = description
 
     def _on_session_history(self, *_):
+        if self._deferred("history"):
+            return
+        self._pending, self._last_refresh = None, time.monotonic()
         description = self.session.description
         if description is not self._description:
             self._build(description)
@@ -242,6 +283,8 @@ class CostPlot(pg.PlotWidget):
             self.plotItem.vb.setRange(xRange=(-0.5, x_hi), yRange=(lo, hi), padding=0.02 if n else 0)
 
     def _on_session_step(self, index):
+        if self._deferred("step"):
+            return
         self.marker.setValue(index)
         if self._description is not None and not self.show_whole_run:
             self._update_dots()

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         session.undo_stack.indexChanged.connect(self._on_session_edit)
         self.player.sigPlayingChanged.connect(self._on_player_playing)
         self.player.sigPlayingChanged.connect(self.canvas.set_draft)
+        self.player.sigPlayingChanged.connect(self.cost_plot.set_playing)
         session.sigModifiedChanged.connect(self.setWindowModified)
         self.exporter = ExportController(self)
         self._update_title()

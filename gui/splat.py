@@ -30,6 +30,7 @@ def disc_stamp(radius, rim=1.0):
 COLOUR_ARGB = 0  # one uint32 ARGB per point
 COLOUR_WEIGHTED = 1  # one float32 RGB triple per point, 0..255, e.g. sum_k r_k colour_k (``Run.readout``)
 COLOUR_LABELS = 2  # one int32 label per point and an ARGB palette
+_STRIDE = 17  # bands are dealt to the threads 17 apart (see PointImage._bands)
 
 
 @njit(cache=True, nogil=True)
@@ -82,29 +83,33 @@ def _bucket(points, a, b, c, d, e, f, W, H, R, band_h, n_bands):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def _render(starts, bx, by, index, band_h, mode, argb, weighted, labels, palette, fill, rim, out):
+def _render(starts, order, bx, by, index, band_h, mode, argb, weighted, labels, palette, cover, tint, out):
     """Clear ``out`` (H, W) uint32 premultiplied ARGB and blend a stamp at every point, in
     its colour (``mode``: see COLOUR_*), one task per band: each task writes only its
     own rows, so no two tasks touch one pixel and the result is the same whatever the
     thread count.  The rim is the point's colour at 55% brightness."""
     H, W = out.shape
-    S = fill.shape[0]
+    S = cover.shape[0]
     R = S // 2
     n_bands = starts.shape[0] - 1
-    for band in prange(n_bands):
+    if mode == COLOUR_WEIGHTED:
+        # packed first, point by point in order (streaming): the bands then gather 4 bytes a
+        # point, not 12 (at a million points 4 MB stay in cache where 12 MB do not)
+        for n in prange(weighted.shape[0]):
+            argb[n] = (np.uint32(255) << 24) | (np.uint32(min(weighted[n, 0] + 0.5, 255.0)) << 16) | \
+                (np.uint32(min(weighted[n, 1] + 0.5, 255.0)) << 8) | np.uint32(min(weighted[n, 2] + 0.5, 255.0))
+    for task in prange(n_bands):
+        band = order[task]
         row0 = band * band_h
         row1 = min(H, row0 + band_h)
         for y in range(row0, row1):
             out[y, :] = 0
         for j in range(starts[band], starts[band + 1]):
             n = index[j]
-            if mode == COLOUR_ARGB:
-                col = argb[n]
-            elif mode == COLOUR_WEIGHTED:
-                col = (np.uint32(255) << 24) | (np.uint32(min(weighted[n, 0] + 0.5, 255.0)) << 16) | \
-                    (np.uint32(min(weighted[n, 1] + 0.5, 255.0)) << 8) | np.uint32(min(weighted[n, 2] + 0.5, 255.0))
-            else:
+            if mode == COLOUR_LABELS:
                 col = palette[labels[n]]
+            else:
+                col = argb[n]
             cx = bx[j]
             cy = by[j]
             y0 = max(cy - R, row0)
@@ -113,36 +118,47 @@ def _render(starts, bx, by, index, band_h, mode, argb, weighted, labels, palette
             x1 = min(cx + R + 1, W)
             if y0 >= y1 or x0 >= x1:
                 continue
-            if S == 1 and fill[0, 0] >= 1.0:  # one opaque pixel a point (a million points)
+            if S == 1 and cover[0, 0] > 256:  # one opaque pixel a point (a million points)
                 out[cy, cx] = col | (np.uint32(255) << 24)
                 continue
-            cr = np.float32((col >> 16) & 255)
-            cg = np.float32((col >> 8) & 255)
-            cb = np.float32(col & 255)
             solid = (np.uint32(255) << 24) | (col & np.uint32(0xFFFFFF))
+            c_rb = col & np.uint32(0xFF00FF)
+            c_g = (col >> 8) & np.uint32(0xFF)
             for y in range(y0, y1):
                 sy = y - cy + R
                 row = out[y]
                 for x in range(x0, x1):
                     sx = x - cx + R
-                    af = fill[sy, sx]
-                    if af >= 1.0:  # inside the disc: opaque, no blending
+                    a = cover[sy, sx]
+                    if a == 0:
+                        continue
+                    if a > 256:  # inside the disc: opaque, no blending
                         row[x] = solid
                         continue
-                    ar = rim[sy, sx]
-                    a = af + ar
-                    if a <= 0.0:
-                        continue
-                    k = af + np.float32(0.55) * ar  # premultiplied fill plus darker rim
-                    inv = np.float32(1.0) - min(a, np.float32(1.0))
+                    k = tint[sy, sx]
+                    inv = np.uint32(256) - a
                     d = row[x]
-                    da = np.float32((d >> 24) & 255) * inv + np.float32(255.0) * min(a, np.float32(1.0))
-                    dr = np.float32((d >> 16) & 255) * inv + k * cr
-                    dg = np.float32((d >> 8) & 255) * inv + k * cg
-                    db = np.float32(d & 255) * inv + k * cb
-                    row[x] = (np.uint32(min(da + 0.5, 255.0)) << 24) | \
-                        (np.uint32(min(dr + 0.5, 255.0)) << 16) | \
-                        (np.uint32(min(dg + 0.5, 255.0)) << 8) | np.uint32(min(db + 0.5, 255.0))
+                    # source-over in 8.8 fixed point, two channels per 32-bit lane pair (R|B, A|G):
+                    # each lane stays under 2^16 because k <= a
+                    rb = ((d & np.uint32(0xFF00FF)) * inv + c_rb * k + np.uint32(0x800080)) >> 8
+                    ag = (((d >> 8) & np.uint32(0xFF00FF)) * inv + np.uint32(0xFF0000) * a + c_g * k
+                          + np.uint32(0x800080)) >> 8
+                    row[x] = (rb & np.uint32(0xFF00FF)) | ((ag & np.uint32(0xFF00FF)) << 8)
+
+
+def stamp_tables(radius, rim=1.0):
+    """A disc stamp in 8.8 fixed point: (cover, tint), two (S, S) uint32 arrays.
+
+    cover = 256 times the stamp's alpha (fill plus rim, at most 1), or 257 where the fill
+    covers the pixel fully (drawn opaque, no blending); tint = 256 times the colour's
+    premultiplied weight there (the fill at full brightness, the rim at 55%), never above cover.
+    """
+    fill, rim_cov = disc_stamp(radius, rim)
+    alpha = np.minimum(fill + rim_cov, 1.0)
+    cover = np.rint(alpha * 256).astype(np.uint32)
+    tint = np.minimum(np.rint((fill + 0.55 * rim_cov) * 256).astype(np.uint32), cover)
+    cover[fill >= 1.0] = 257
+    return cover, tint
 
 
 def marker_radius(n_points, scale=1.0):
@@ -177,7 +193,8 @@ class PointImage:
 
     def __init__(self, points):
         self.points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)
-        self._layout = None  # (key, starts, bx, by, index, band_h, fill, rim)
+        self._layout = None  # (key, starts, order, bx, by, index, band_h, cover, tint)
+        self._packed = None  # uint32 per point: the weighted colours packed, reused
         self._pool = []
 
     def __len__(self):
@@ -186,14 +203,18 @@ class PointImage:
     def _bands(self, transform, width, height, radius):
         key = (transform, width, height, radius)
         if self._layout is None or self._layout[0] != key:
-            fill, rim = disc_stamp(radius)
+            fill, rim = stamp_tables(radius)
             R = fill.shape[0] // 2
             band_h = max(2 * R + 1, -(-height // BAND_TASKS))
             n_bands = -(-height // band_h)
             (a, b, c), (d, e, f) = transform
             starts, bx, by, index = _bucket(self.points, float(a), float(b), float(c), float(d),
                                             float(e), float(f), width, height, R, band_h, n_bands)
-            self._layout = (key, starts, bx, by, index, band_h, fill, rim)
+            # bands dealt out of order: prange gives each thread a contiguous share of the tasks,
+            # and a cloud's dense bands sit together; 17 apart, the threads' shares weigh alike
+            stride = _STRIDE if math.gcd(_STRIDE, n_bands) == 1 else 1
+            order = (np.arange(n_bands, dtype=np.int64) * stride) % max(n_bands, 1)
+            self._layout = (key, starts, order, bx, by, index, band_h, fill, rim)
         return self._layout[1:]
 
     def _image(self, width, height):
@@ -213,14 +234,18 @@ class PointImage:
         image = self._image(width, height) if out is None else out
         if width <= 0 or height <= 0:
             return image
-        starts, bx, by, index, band_h, fill, rim = self._bands(transform, width, height, radius)
+        starts, order, bx, by, index, band_h, fill, rim = self._bands(transform, width, height, radius)
         if weighted is not None:
             mode = COLOUR_WEIGHTED
         elif labels is not None:
             mode = COLOUR_LABELS
         else:
             mode = COLOUR_ARGB
-        _render(starts, bx, by, index, band_h, mode,
+        if weighted is not None:  # packed into this point set's own scratch, then drawn
+            if self._packed is None or len(self._packed) != len(self.points):
+                self._packed = np.empty(len(self.points), dtype=np.uint32)
+            argb = self._packed
+        _render(starts, order, bx, by, index, band_h, mode,
                 _NO_ARGB if argb is None else np.ascontiguousarray(argb, dtype=np.uint32),
                 _NO_WEIGHTED if weighted is None else weighted,
                 _NO_LABELS if labels is None else np.ascontiguousarray(labels, dtype=np.int32),
