@@ -258,14 +258,19 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale, ve
         a, e, mx, s, y, work = _scratch(K, B)
         p_ll[c] = _responsibilities_block(XT, start, stop, means, chol_prec, log_coef,
                                           a, e, mx, s, y, work)
-        if P > 0:
+        if P > 0:  # along the samples, as everything here: vectorised, then written row-wise
+            acc = np.zeros((P, B))
+            for k in range(K):
+                ek = e[k]
+                for p in range(P):
+                    vkp = vectors[k, p]
+                    ap = acc[p]
+                    for n in range(B):
+                        ap[n] += ek[n] * vkp
             rows = readout[start:stop]
             for n in range(B):
                 for p in range(P):
-                    acc = 0.0
-                    for k in range(K):
-                        acc += e[k, n] * vectors[k, p]
-                    rows[n, p] = acc
+                    rows[n, p] = acc[p, n]
         nent = 0.0
         for k in range(K):
             ek = e[k]
