@@ -1,6 +1,8 @@
-"""The compiled pieces on their own: our vectorised exp and the k-means block pass."""
+"""The compiled pieces on their own: our vectorised exp, the k-means block pass, and the readout
+the soft pass writes for the window."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -143,3 +145,31 @@ def test_runs_on_one_dataset_share_its_blocks_but_not_their_labels():
         alone = Run(KMeans(), Dataset(X), c).run()
         assert [s.cost for s in run.history] == [s.cost for s in alone.history]
         np.testing.assert_array_equal(run.current.centres, alone.current.centres)
+
+
+@pytest.mark.parametrize("algorithm", ["soft-kmeans", "em"])
+def test_the_readout_is_the_responsibilities_times_the_vectors(algorithm, rng):
+    """What the pass writes for the window's colours: sum_k r_k^(n) vectors[k], for the last two
+    responsibility half-steps, shown at both halves of their iteration."""
+    from engine import Scenario
+    X = np.r_[rng.normal(size=(3000, 2)), rng.normal(size=(3000, 2)) + 4.0]
+    vectors = rng.uniform(0, 255, size=(3, 3))
+    run = Scenario(points=X, algorithm=algorithm, centres=X[:3]).start()
+    run.keep_readout(vectors)
+    run.run(7)
+    kept = [i for i in range(len(run)) if run.readout(i) is not None]
+    assert kept == [5, 6, 7]  # E-steps 5 and 7, and the M-step 6 that shows step 5's r
+    for i in kept:
+        np.testing.assert_allclose(run.readout(i), run.responsibilities(i) @ vectors, rtol=0, atol=2e-3)
+    assert run.readout(3) is None  # older steps are recomputed, never kept
+
+
+def test_k_means_keeps_no_readout(rng):
+    from engine import Scenario
+    X = rng.normal(size=(500, 2))
+    run = Scenario(points=X, algorithm="kmeans", centres=X[:3]).start()
+    run.keep_readout(np.ones((3, 3)))
+    run.run(4)
+    assert all(run.readout(i) is None for i in range(len(run)))
+    with pytest.raises(ValueError, match="shape"):
+        run.keep_readout(np.ones((2, 3)))
