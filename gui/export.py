@@ -872,7 +872,7 @@ def export_strip(renderer, path, indices, cols=None, progress=None, cancel=None)
             r, c = divmod(i, cols)
             panel = renderer.image(index, pw, ph - title_h)
             painter.drawImage(c * pw, r * ph + title_h, panel)
-            _fit_text(painter, QRectF(c * pw + 8 * unit, r * ph, pw - 16 * unit, title_h),
+            fit_text(painter, QRectF(c * pw + 8 * unit, r * ph, pw - 16 * unit, title_h),
                       renderer.title(index), min(title_h * 0.55, 26 * unit), bold=True)
         o.caption, o.legend, o.cost_plot, renderer.scale_floor = saved
         if cost_h:
@@ -889,7 +889,7 @@ def export_strip(renderer, path, indices, cols=None, progress=None, cancel=None)
     return Path(path), (rows, cols)
 
 
-def _fit_text(painter, rect, text, pixel_size, bold=False, colour=None, align=Qt.AlignmentFlag.AlignLeft):
+def fit_text(painter, rect, text, pixel_size, bold=False, colour=None, align=Qt.AlignmentFlag.AlignLeft):
     """``text`` in one line in ``rect``: the font shrinks to fit (down to 8 px), then elides."""
     font = QFont()
     font.setBold(bold)

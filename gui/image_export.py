@@ -3,10 +3,12 @@ one quantised picture per K, labelled "K = 2", ..., then the original image)."""
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
+from PySide6.QtGui import QColor, QImage, QPainter
 
 from engine.files import atomic_output
 from engine.image import to_uint8
+
+from .export import fit_text
 
 PANEL_MAX_WIDTH = 800  # px: a strip of four panels stays within a 3400 px wide slide image
 TEXT_RGB = (25, 25, 25)
@@ -17,20 +19,6 @@ def rgb_qimage(pixels):
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
     h, w = pixels.shape[:2]
     return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def _title(painter, rect, text, pixel_size):
-    """One line centred in ``rect``: the font shrinks to fit, down to 8 px."""
-    font = QFont()
-    font.setBold(True)
-    size = max(int(pixel_size), 8)
-    font.setPixelSize(size)
-    while size > 8 and QFontMetricsF(font).horizontalAdvance(text) > rect.width():
-        size -= 1
-        font.setPixelSize(size)
-    painter.setFont(font)
-    painter.setPen(QColor(*TEXT_RGB))
-    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
 
 
 def strip_image(original, panels, panel_width=None):
@@ -56,7 +44,8 @@ def strip_image(original, panels, panel_width=None):
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         for i, (title, pixels) in enumerate(entries):
             x = gap + i * (pw + gap)
-            _title(painter, QRectF(x, gap, pw, title_h), title, title_h * 0.6)
+            fit_text(painter, QRectF(x, gap, pw, title_h), title, title_h * 0.6, bold=True,
+                     colour=QColor(*TEXT_RGB), align=Qt.AlignmentFlag.AlignHCenter)
             painter.drawImage(QRectF(x, gap + title_h, pw, ph), rgb_qimage(pixels))
     finally:
         painter.end()

@@ -32,16 +32,16 @@ from engine.settings import (
     AlgorithmSettings,
 )
 
+from .cursor import HalfStepCursor
 from .image_work import PixelWork
 from .worker import EngineClient
 
 SAMPLE_IMAGE = Path(__file__).resolve().parent.parent / "resources" / "coffee.png"
 DEFAULT_IMAGE_K = 3
 # "Run to the end": a half-step past any run's last (max_iter bounds every run).
-LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
 
 
-class ImageSession(QObject):
+class ImageSession(QObject, HalfStepCursor):
     """An image's pixels as points (every pixel in the run; a subsample in the cloud), and the run."""
 
     sigImageChanged = Signal()  # a new image, or its pixels as points in a new space
@@ -328,29 +328,6 @@ class ImageSession(QObject):
                 frame.finished and self._wanted > frame.index)):
             self._frame_owed = True  # the view or the wish moved on while this frame was made
 
-    def goto(self, index):
-        if self.finished:
-            index = min(index, len(self.history) - 1)
-        self.request_frame(max(0, index))
-
-    def step(self, delta=1):
-        self.goto(self.index + delta)
-
-    def step_iteration(self, direction=1):
-        i = self.index
-        if direction > 0:
-            self.goto(i + (2 if i % 2 == 0 else 1))
-        else:
-            self.goto(max(0, i - (2 if i % 2 == 0 else 1)))
-
-    def reset(self):
-        self.goto(0)
-
-    def run_to_end(self):
-        self.goto(LAST_HALF_STEP)
-
-    def stop(self):
-        self.request_frame(self.index)
 
     # -- exports ---------------------------------------------------------------------
     def export_quantised(self, path, done=None):

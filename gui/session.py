@@ -33,13 +33,13 @@ from engine.session_file import SESSION_DIM
 from engine.settings import (DEFAULT_INIT, DEFAULT_N_CLUSTERS, DEFAULT_SAMPLE_N, DEFAULT_SEED, INIT,
                              N_CLUSTERS, SAMPLE_N, SEED, AlgorithmSettings, DisplayOptions)
 
+from .cursor import HalfStepCursor
 from .undo import AddRows, MoveRow, RemoveRows, ReturnToStep, SetArray
 from .worker import EngineClient
 
 _KEEP = object()  # ``_assign``'s names: keep the columns' names (the same columns)
 
 # "Run to the end": a half-step past any run's last (max_iter bounds every run).
-LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
 
 
 def _agreement_job(cache, points, algorithm, snapshot, truth, n_true):
@@ -50,7 +50,7 @@ def _agreement_job(cache, points, algorithm, snapshot, truth, n_true):
     return agreement_at(algorithm, cache["data"], snapshot, truth, n_true)
 
 
-class SessionModel(QObject):
+class SessionModel(QObject, HalfStepCursor):
     """Points, centres, settings, display options; the run's snapshots and the cursor.
 
     Every change goes through a public method, which checks the value against
@@ -550,31 +550,6 @@ class SessionModel(QObject):
     def current(self):
         return self.history[self.index] if self.index < len(self.history) else None
 
-    def goto(self, index):
-        if self.finished:
-            index = min(index, len(self.history) - 1)
-        self.request_frame(max(0, index))
-
-    def step(self, delta=1):
-        self.goto(self.index + delta)
-
-    def step_iteration(self, direction=1):
-        """To the next (previous) refit / M-step: the end of an iteration."""
-        i = self.index
-        if direction > 0:
-            self.goto(i + (2 if i % 2 == 0 else 1))
-        else:
-            self.goto(max(0, i - (2 if i % 2 == 0 else 1)))
-
-    def reset(self):
-        self.goto(0)
-
-    def run_to_end(self):
-        self.goto(LAST_HALF_STEP)
-
-    def stop(self):
-        """Stay at the half-step on screen (Escape interrupts a run to the end)."""
-        self.request_frame(self.index)
 
     # -- words on screen ----------------------------------------------------
     def state_text(self):

@@ -1,0 +1,39 @@
+"""Moving through a run's half-steps: the one cursor of every model that steps a run (the
+window's session, image mode).
+
+A model that mixes it in has ``history``, ``index``, ``finished`` and ``request_frame(index)``;
+the cursor only says where to go, the model's worker gets there.
+"""
+
+from engine.settings import AlgorithmSettings
+
+# Past the end of any run: "run to the end" asks for it and gets the last half-step
+LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
+
+
+class HalfStepCursor:
+    def goto(self, index):
+        if self.finished:
+            index = min(index, len(self.history) - 1)
+        self.request_frame(max(0, index))
+
+    def step(self, delta=1):
+        self.goto(self.index + delta)
+
+    def step_iteration(self, direction=1):
+        """To the next (previous) refit / M-step: the end of an iteration."""
+        i = self.index
+        if direction > 0:
+            self.goto(i + (2 if i % 2 == 0 else 1))
+        else:
+            self.goto(max(0, i - (2 if i % 2 == 0 else 1)))
+
+    def reset(self):
+        self.goto(0)
+
+    def run_to_end(self):
+        self.goto(LAST_HALF_STEP)
+
+    def stop(self):
+        """Stay at the half-step on screen (Escape interrupts a run to the end)."""
+        self.request_frame(self.index)
