@@ -12,6 +12,15 @@ LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
 
 
 class HalfStepCursor:
+    @property
+    def at_end(self):
+        return self.finished and self.index >= len(self.history) - 1
+
+    @property
+    def current(self):
+        """The snapshot of the half-step on screen, or None before the run's first frame."""
+        return self.history[self.index] if self.index < len(self.history) else None
+
     def goto(self, index):
         if self.finished:
             index = min(index, len(self.history) - 1)

@@ -104,13 +104,6 @@ class ImageSession(QObject, HalfStepCursor):
     def busy(self):
         return bool(self._calls) or not self.client.idle
 
-    @property
-    def at_end(self):
-        return self.finished and self.index >= len(self.history) - 1
-
-    @property
-    def current(self):
-        return self.history[self.index] if self.index < len(self.history) else None
 
     def state_text(self):
         if self.loading:

@@ -542,15 +542,6 @@ class SessionModel(QObject, HalfStepCursor):
     def busy(self):
         return not self.client.idle
 
-    @property
-    def at_end(self):
-        return self.finished and self.index >= len(self.history) - 1
-
-    @property
-    def current(self):
-        return self.history[self.index] if self.index < len(self.history) else None
-
-
     # -- words on screen ----------------------------------------------------
     def state_text(self):
         """"Refitting step 3 — J = 12.3", or what to do next when there is nothing to run."""
