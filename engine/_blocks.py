@@ -9,7 +9,9 @@ that box cannot be the nearest centre of any point in the block (the
 kd-tree).  Most blocks are left with one candidate.  If their points already
 had that label, its points keep it; if not, they change cluster in one go.
 Only blocks that straddle a boundary between clusters are scanned point by
-point, and only against their candidate centres.
+point, and only against their candidate centres.  Restarts (``lloyd_runs``) also
+rule candidates out pair by pair, as Kanungo et al. do: z goes when the bisector
+between z and the candidate nearest the box's middle misses the box.
 
 Every pass returns each cluster's count, sum of (x - m_k) and sum of
 ||x - m_k||^2 about the centres m_k it was given, recombined from scratch: no
@@ -190,150 +192,221 @@ class PointBlocks:
         return self.box_min.shape[0]
 
 
-@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _assign_blocks(XS, box_min, box_max, block_sums, centres, block_label, labels, b0, b1, acc,
+                   near, candidates, d_best, d, best, pairwise):
+    """The assignment step over blocks b0..b1-1 (one task): ``labels`` and ``block_label``
+    updated, each cluster's [count, sum of (x - m_k), sum of ||x - m_k||^2] about m_k added
+    to ``acc`` (K, D + 2).  Scratch: ``near``, ``candidates`` (K,); ``d_best``, ``d``,
+    ``best`` (BLOCK,).  ``pairwise``: also rule centres out pair by pair (step 1b: fewer
+    boundary blocks and candidates, the same labels).  Returns how many labels changed.  One
+    function per task, with no calls per block: a call with array arguments costs about a
+    one-candidate block's work.
+    """
+    D, N = XS.shape
+    K = centres.shape[0]
+    changed = 0
+    for b in range(b0, b1):
+        # 1. which centres can be nearest to some point of the box
+        least_far = np.inf
+        for k in range(K):
+            near_sq = 0.0
+            far_sq = 0.0
+            for j in range(D):
+                below = box_min[b, j] - centres[k, j]
+                above = centres[k, j] - box_max[b, j]
+                t = max(below, above, 0.0)
+                near_sq += t * t
+                u = max(-below, -above)
+                far_sq += u * u
+            near[k] = near_sq
+            least_far = min(least_far, far_sq)
+        limit = least_far * (1.0 + _MARGIN)
+        n_cand = 0
+        for k in range(K):
+            if near[k] <= limit:
+                candidates[n_cand] = k
+                n_cand += 1
+        if n_cand == 0:  # only NaN gets here (the callers refuse it): scan them all
+            for k in range(K):
+                candidates[k] = k
+            n_cand = K
+        if pairwise and n_cand > 1:
+            # 1b. Kanungo et al.'s test, pair by pair: z is ruled out when z* (the candidate
+            # nearest the box's middle) is nearer even at the box's corner farthest toward z:
+            # their bisector then misses the box.  ||x - z||^2 - ||x - z*||^2 is linear in x,
+            # least at that corner; it must exceed there the margin times z*'s farthest
+            # squared distance to the box, so that it does at every point.
+            nearest = np.inf
+            zs = candidates[0]
+            for c in range(n_cand):
+                k = candidates[c]
+                q = 0.0
+                for j in range(D):
+                    t = 0.5 * (box_min[b, j] + box_max[b, j]) - centres[k, j]
+                    q += t * t
+                if q < nearest:
+                    nearest = q
+                    zs = k
+            far_zs = 0.0
+            for j in range(D):
+                u = max(centres[zs, j] - box_min[b, j], box_max[b, j] - centres[zs, j])
+                far_zs += u * u
+            kept = 0
+            for c in range(n_cand):
+                k = candidates[c]
+                if k != zs:
+                    to_z = 0.0
+                    to_zs = 0.0
+                    for j in range(D):
+                        v = box_max[b, j] if centres[k, j] > centres[zs, j] else box_min[b, j]
+                        t = v - centres[k, j]
+                        to_z += t * t
+                        t = v - centres[zs, j]
+                        to_zs += t * t
+                    if to_z - to_zs > _MARGIN * far_zs:
+                        continue
+                candidates[kept] = k  # kept in order: ties still go to the lowest index
+                kept += 1
+            n_cand = kept
+        s = b * BLOCK
+        m = min(N, s + BLOCK) - s
+        old = block_label[b]
+        if n_cand == 1:
+            # every point's nearest centre is k: the block's statistics, moved to m_k
+            k = candidates[0]
+            n = block_sums[b, 0]
+            cross = 0.0
+            dist = 0.0
+            for j in range(D):
+                t = block_sums[b, 1 + j] - centres[k, j]
+                r = block_sums[b, 1 + D + j]
+                acc[k, 1 + j] += r + n * t
+                cross += t * r
+                dist += t * t
+            acc[k, 0] += n
+            acc[k, D + 1] += block_sums[b, 1 + 2 * D] + 2.0 * cross + n * dist
+            block_label[b] = k
+            if old == k:
+                continue
+            if old != MIXED:  # every point moves together
+                changed += m
+                labels[s:s + m] = k
+                continue
+            for i in range(m):
+                best[i] = k
+        else:
+            # 2. a boundary block: nearest of its candidates, point by point
+            block_label[b] = MIXED
+            first = np.int32(candidates[0])
+            for i in range(m):
+                d_best[i] = np.inf
+                best[i] = first  # a valid label even if every distance overflowed
+            for c in range(n_cand):
+                k = candidates[c]
+                kk = np.int32(k)
+                if D == 2:  # the window's case: one fused loop
+                    m0 = centres[k, 0]
+                    m1 = centres[k, 1]
+                    x0 = XS[0, s:s + m]
+                    x1 = XS[1, s:s + m]
+                    for i in range(m):
+                        t0 = x0[i] - m0
+                        t1 = x1[i] - m1
+                        q = t0 * t0 + t1 * t1
+                        best[i] = kk if q < d_best[i] else best[i]
+                        d_best[i] = min(d_best[i], q)
+                    continue
+                for i in range(m):
+                    d[i] = 0.0
+                for j in range(D):
+                    mj = centres[k, j]
+                    xj = XS[j, s:s + m]
+                    for i in range(m):
+                        t = xj[i] - mj
+                        d[i] += t * t
+                for i in range(m):
+                    q = d[i]
+                    best[i] = kk if q < d_best[i] else best[i]
+                    d_best[i] = min(d_best[i], q)
+            # 3. each candidate's points: count, sum of (x - m_k), the distances measured.
+            # Selects, not branches: they vectorise, and keep (x - m_k) whole
+            # (re-association could otherwise sum the x first, far from 0).
+            for c in range(n_cand):
+                k = candidates[c]
+                kk = np.int32(k)
+                cnt = 0.0
+                q = 0.0
+                if D == 2:  # the window's case: one fused loop
+                    m0 = centres[k, 0]
+                    m1 = centres[k, 1]
+                    x0 = XS[0, s:s + m]
+                    x1 = XS[1, s:s + m]
+                    s0 = 0.0
+                    s1 = 0.0
+                    for i in range(m):
+                        mine = best[i] == kk
+                        cnt += 1.0 if mine else 0.0
+                        q += d_best[i] if mine else 0.0
+                        s0 += x0[i] - m0 if mine else 0.0
+                        s1 += x1[i] - m1 if mine else 0.0
+                    acc[k, 0] += cnt
+                    acc[k, 1] += s0
+                    acc[k, 2] += s1
+                    acc[k, 3] += q
+                    continue
+                for i in range(m):
+                    mine = best[i] == kk
+                    cnt += 1.0 if mine else 0.0
+                    q += d_best[i] if mine else 0.0
+                acc[k, 0] += cnt
+                acc[k, D + 1] += q
+                for j in range(D):
+                    mj = centres[k, j]
+                    xj = XS[j, s:s + m]
+                    total = 0.0
+                    for i in range(m):
+                        total += xj[i] - mj if best[i] == kk else 0.0
+                    acc[k, 1 + j] += total
+        for i in range(m):
+            if labels[s + i] != best[i]:
+                changed += 1
+                labels[s + i] = best[i]
+    return changed
+
+
+@njit(cache=True, nogil=True)
+def _sum_tasks(p_stats, stats):
+    """stats = the tasks' statistics added in task order (the same sums on any thread count)."""
+    n_tasks, K, W = p_stats.shape
+    for k in range(K):
+        for j in range(W):
+            total = 0.0
+            for task in range(n_tasks):
+                total += p_stats[task, k, j]
+            stats[k, j] = total
+
+
+@njit(parallel=True, cache=True, nogil=True)
 def _assignment_pass(XS, box_min, box_max, block_sums, centres, block_label, labels, stats):
     """The assignment step over points in block order; see ``block_assignment_pass``.
 
     ``stats`` (K, D + 2) is overwritten with, per cluster, [count,
     sum of (x - m_k), sum of ||x - m_k||^2] about the centres m_k.
     """
-    D, N = XS.shape
+    D = XS.shape[0]
     K = centres.shape[0]
     n_blocks = box_min.shape[0]
     n_tasks = (n_blocks + _BLOCKS_PER_TASK - 1) // _BLOCKS_PER_TASK
     p_stats = np.zeros((n_tasks, K, D + 2))  # per task: no shared bins inside prange
     p_changed = np.zeros(n_tasks, dtype=np.int64)
     for task in prange(n_tasks):
-        acc = p_stats[task]
-        near = np.empty(K)
-        candidates = np.empty(K, dtype=np.int64)
-        d_best = np.empty(BLOCK)
-        d = np.empty(BLOCK)
-        best = np.empty(BLOCK, dtype=np.int32)
-        changed = 0
-        for b in range(task * _BLOCKS_PER_TASK, min(n_blocks, (task + 1) * _BLOCKS_PER_TASK)):
-            # 1. which centres can be nearest to some point of the box
-            least_far = np.inf
-            for k in range(K):
-                near_sq = 0.0
-                far_sq = 0.0
-                for j in range(D):
-                    below = box_min[b, j] - centres[k, j]
-                    above = centres[k, j] - box_max[b, j]
-                    t = max(below, above, 0.0)
-                    near_sq += t * t
-                    u = max(-below, -above)
-                    far_sq += u * u
-                near[k] = near_sq
-                least_far = min(least_far, far_sq)
-            limit = least_far * (1.0 + _MARGIN)
-            n_cand = 0
-            for k in range(K):
-                if near[k] <= limit:
-                    candidates[n_cand] = k
-                    n_cand += 1
-            if n_cand == 0:  # only NaN gets here (the callers refuse it): scan them all
-                for k in range(K):
-                    candidates[k] = k
-                n_cand = K
-            s = b * BLOCK
-            m = min(N, s + BLOCK) - s
-            old = block_label[b]
-            if n_cand == 1:
-                # every point's nearest centre is k: the block's statistics, moved to m_k
-                k = candidates[0]
-                n = block_sums[b, 0]
-                cross = 0.0
-                dist = 0.0
-                for j in range(D):
-                    t = block_sums[b, 1 + j] - centres[k, j]
-                    r = block_sums[b, 1 + D + j]
-                    acc[k, 1 + j] += r + n * t
-                    cross += t * r
-                    dist += t * t
-                acc[k, 0] += n
-                acc[k, D + 1] += block_sums[b, 1 + 2 * D] + 2.0 * cross + n * dist
-                block_label[b] = k
-                if old == k:
-                    continue
-                if old != MIXED:  # every point moves together
-                    changed += m
-                    labels[s:s + m] = k
-                    continue
-                for i in range(m):
-                    best[i] = k
-            else:
-                # 2. a boundary block: nearest of its candidates, point by point
-                block_label[b] = MIXED
-                first = np.int32(candidates[0])
-                for i in range(m):
-                    d_best[i] = np.inf
-                    best[i] = first  # a valid label even if every distance overflowed
-                for c in range(n_cand):
-                    k = candidates[c]
-                    for i in range(m):
-                        d[i] = 0.0
-                    for j in range(D):
-                        mj = centres[k, j]
-                        xj = XS[j, s:s + m]
-                        for i in range(m):
-                            t = xj[i] - mj
-                            d[i] += t * t
-                    kk = np.int32(k)
-                    for i in range(m):
-                        q = d[i]
-                        best[i] = kk if q < d_best[i] else best[i]
-                        d_best[i] = min(d_best[i], q)
-                # 3. each candidate's points: count, sum of (x - m_k), the distances measured.
-                # Selects, not branches: they vectorise, and keep (x - m_k) whole
-                # (re-association could otherwise sum the x first, far from 0).
-                for c in range(n_cand):
-                    k = candidates[c]
-                    kk = np.int32(k)
-                    cnt = 0.0
-                    q = 0.0
-                    if D == 2:  # the window's case: one fused loop
-                        m0 = centres[k, 0]
-                        m1 = centres[k, 1]
-                        x0 = XS[0, s:s + m]
-                        x1 = XS[1, s:s + m]
-                        s0 = 0.0
-                        s1 = 0.0
-                        for i in range(m):
-                            mine = best[i] == kk
-                            cnt += 1.0 if mine else 0.0
-                            q += d_best[i] if mine else 0.0
-                            s0 += x0[i] - m0 if mine else 0.0
-                            s1 += x1[i] - m1 if mine else 0.0
-                        acc[k, 0] += cnt
-                        acc[k, 1] += s0
-                        acc[k, 2] += s1
-                        acc[k, 3] += q
-                        continue
-                    for i in range(m):
-                        mine = best[i] == kk
-                        cnt += 1.0 if mine else 0.0
-                        q += d_best[i] if mine else 0.0
-                    acc[k, 0] += cnt
-                    acc[k, D + 1] += q
-                    for j in range(D):
-                        mj = centres[k, j]
-                        xj = XS[j, s:s + m]
-                        total = 0.0
-                        for i in range(m):
-                            total += xj[i] - mj if best[i] == kk else 0.0
-                        acc[k, 1 + j] += total
-            for i in range(m):
-                if labels[s + i] != best[i]:
-                    changed += 1
-                    labels[s + i] = best[i]
-        p_changed[task] = changed
-    for k in range(K):
-        for j in range(D + 2):
-            total = 0.0
-            for task in range(n_tasks):
-                total += p_stats[task, k, j]
-            stats[k, j] = total
+        p_changed[task] = _assign_blocks(
+            XS, box_min, box_max, block_sums, centres, block_label, labels,
+            task * _BLOCKS_PER_TASK, min(n_blocks, (task + 1) * _BLOCKS_PER_TASK), p_stats[task],
+            np.empty(K), np.empty(K, dtype=np.int64), np.empty(BLOCK), np.empty(BLOCK),
+            np.empty(BLOCK, dtype=np.int32), False)
+    _sum_tasks(p_stats, stats)
     return p_changed.sum()
 
 
@@ -358,6 +431,63 @@ def block_assignment_pass(XS, box_min, box_max, block_sums, ref, centres, block_
         stats[:, D + 1] += 2.0 * np.einsum("kd,kd->k", d, sums) + stats[:, 0] * np.einsum("kd,kd->k", d, d)
         sums += stats[:, :1] * d
     return int(changed)
+
+
+@njit(cache=True, nogil=True)
+def _refit(stats, centres):
+    """The refitting step in place: m_k = m_k + sum (x - m_k) / N_k where N_k > 0, the same
+    operations as ``PassStatistics.shifts`` and ``KMeans.refit_step``."""
+    K, D = centres.shape
+    for k in range(K):
+        n = stats[k, 0]
+        if n > 0:
+            for j in range(D):
+                centres[k, j] = centres[k, j] + stats[k, 1 + j] / n
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def lloyd_runs(XS, box_min, box_max, block_sums, centres, max_iter, block_label, labels, stats,
+               passes, last_changed):
+    """R k-means runs from R starts at once: one run per task, so no thread waits for
+    another between passes, and no Python between them.  Each pass gives the labels of
+    ``block_assignment_pass`` (with the pairwise test too: fewer points scanned, so its
+    sums may differ from the window's in the last bits), each refit is that of
+    ``KMeans.refit_step``; a run stops once an assignment step after the first changes no
+    label, or after ``max_iter`` assignment steps (its last refit is left to the caller).
+
+    centres : (R, K, D), the initial centres in; out, the centres of each run's last
+    assignment step.  block_label (R, n_blocks) and labels (R, N): NOT_ASSIGNED / -1 in,
+    that step's labels out.  stats (R, K, D + 2) out: that step's [count, sum of (x - m_k),
+    sum of ||x - m_k||^2].  passes, last_changed (R,) out: assignment steps done, and how
+    many labels the last one changed.
+    """
+    R, K, D = centres.shape
+    n_blocks = box_min.shape[0]
+    n_tasks = (n_blocks + _BLOCKS_PER_TASK - 1) // _BLOCKS_PER_TASK
+    for r in prange(R):
+        c = centres[r]
+        p_stats = np.zeros((n_tasks, K, D + 2))
+        near = np.empty(K)
+        candidates = np.empty(K, dtype=np.int64)
+        d_best = np.empty(BLOCK)
+        d = np.empty(BLOCK)
+        best = np.empty(BLOCK, dtype=np.int32)
+        t = 0
+        while True:
+            t += 1
+            changed = 0
+            for task in range(n_tasks):
+                p_stats[task] = 0.0
+                changed += _assign_blocks(
+                    XS, box_min, box_max, block_sums, c, block_label[r], labels[r],
+                    task * _BLOCKS_PER_TASK, min(n_blocks, (task + 1) * _BLOCKS_PER_TASK),
+                    p_stats[task], near, candidates, d_best, d, best, True)
+            _sum_tasks(p_stats, stats[r])
+            if (t > 1 and changed == 0) or t >= max_iter:
+                break
+            _refit(stats[r], c)
+        passes[r] = t
+        last_changed[r] = changed
 
 
 @njit(parallel=True, cache=True, nogil=True)

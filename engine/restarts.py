@@ -9,8 +9,11 @@ Plain functions, usable without the command line or the window:
   ``GaussianMixture.bic`` / ``aic``).
 
 Every restart reuses one ``Dataset`` (its checks and k-means' point blocks are done once).
-Results come one restart at a time (a generator, or ``callback``) and stop early when
-``cancel`` (a ``threading.Event``) is set; it is checked between restarts.
+k-means restarts run several at once, whole, in one compiled call (``_blocks.lloyd_runs``:
+a ``Run``'s labels and refits without its history, ending where it ends), and k-means++
+draws their starts several at once too.  Results come in small batches (``restart_batch``;
+a generator, or ``callback`` per restart) and stop early when ``cancel`` (a
+``threading.Event``) is set: no restart is reported after it.
 """
 
 import dataclasses
@@ -18,20 +21,32 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
+from numba import njit
 
+from . import _blocks, _kernels
+from .algorithm import PassStatistics
 from .data import Dataset
+from .description import INIT_PHASE
+from .initialisation import kmeans_plus_plus_many
 from .registry import describe
+from .run import CONVERGED, MAX_ITER, NON_FINITE
 from .settings import N_CLUSTERS, SEED, Limit
+from .snapshot import Snapshot
+from .validation import check_centres, check_magnitude, check_n_clusters
 
 N_RESTARTS = Limit(int, 1, 10_000)
 DEFAULT_N_RESTARTS = 20
 HELD_OUT = Limit(float, 0.0, 0.5, low_open=True)
+DEFAULT_HELD_OUT = 0.2  # the window's suggestion when a held-out log-likelihood is asked for
 DEFAULT_K_RANGE = (1, 10)
 # --centres: each restart moves the given centres by N(0, (JITTER * spread_d)^2) per feature d
 JITTER = 0.1
 MEAN_TOL = 1e-3  # soft k-means / EM: same optimum when matched means differ by <= this x data scale
 OBJECTIVE_RTOL = 1e-6  # ... and the objectives by <= this, relative
+BATCH = 64  # restarts per batch: runs of unequal length keep both cores busy; progress still shows
+_BATCH_LABELS = 1 << 24  # ... and at most this many labels (R x N int32) held at once
 
 
 @dataclass
@@ -118,19 +133,26 @@ def _dataset(points):
     return points if isinstance(points, Dataset) else Dataset(points)
 
 
+@njit(cache=True, nogil=True)
+def _renumbered(labels, n_clusters, out):
+    """out[n] = labels[n] with the clusters numbered by first occurrence."""
+    mapping = np.full(n_clusters, -1, dtype=np.int32)
+    seen = 0
+    for n in range(labels.shape[0]):
+        k = labels[n]
+        if mapping[k] < 0:
+            mapping[k] = seen
+            seen += 1
+        out[n] = mapping[k]
+
+
 def _canonical_key(labels, n_clusters):
-    """Digest of ``labels`` (N,) with clusters renumbered by first occurrence."""
-    labels = np.asarray(labels)
-    n = len(labels)
-    first = np.full(n_clusters, n, dtype=np.int64)
-    for k in range(n_clusters):
-        hit = labels == k
-        i = int(np.argmax(hit))
-        if hit[i]:
-            first[k] = i
-    mapping = np.empty(n_clusters, dtype=np.int32)
-    mapping[np.argsort(first, kind="stable")] = np.arange(n_clusters, dtype=np.int32)
-    return hashlib.blake2b(mapping[labels].tobytes(), digest_size=16).digest()
+    """Digest of ``labels`` (N,) with clusters renumbered by first occurrence (equal digests:
+    the same partition up to renumbering, for labels of the same points in the same order)."""
+    labels = np.ascontiguousarray(labels, dtype=np.int32)
+    out = np.empty(len(labels), dtype=np.uint8 if n_clusters <= 256 else np.int32)
+    _renumbered(labels, n_clusters, out)
+    return hashlib.blake2b(out.tobytes(), digest_size=16).digest()
 
 
 def restart_scenario(scenario, dataset, seed):
@@ -149,39 +171,139 @@ def restart_scenario(scenario, dataset, seed):
     return dataclasses.replace(scenario, points=dataset, centres=jittered, seed=seed)
 
 
-def _one_restart(scenario, dataset, index, seed):
-    sc = restart_scenario(scenario, dataset, seed)
-    initial = sc.initial_centres()
-    run = dataclasses.replace(sc, centres=initial).start().run()
-    description = run.description
-    objective = description.objective(run.current)
+def batch_size(algorithm, n_samples):
+    """Restarts per batch of the algorithm named ``algorithm`` on N points: k-means runs
+    several at once, ``BATCH`` (fewer where their labels would take room); the others one by one."""
+    if describe(algorithm).name != "kmeans":
+        return 1
+    return max(1, min(BATCH, _BATCH_LABELS // max(int(n_samples), 1)))
+
+
+def restart_starts(scenario, dataset, seeds):
+    """The initial centres of the restarts with ``seeds``: ndarray (R, K, D), as
+    ``restart_scenario(...).initial_centres()`` gives each (k-means++ several at once)."""
+    if scenario.centres is None and scenario.init == "kmeans++" and len(seeds) > 1:
+        for seed in seeds:
+            SEED.check(seed, "seed")
+        return kmeans_plus_plus_many(dataset, scenario.n_clusters, seeds)
+    return np.array([restart_scenario(scenario, dataset, s).initial_centres() for s in seeds],
+                    dtype=np.float64)
+
+
+def restart_batch(scenario, dataset, first_index, seeds):
+    """The restarts ``first_index``, ``first_index`` + 1, ... with ``seeds``: a list of
+    ``Restart``.  ``dataset`` is the scenario's points as one ``Dataset`` (kept by the caller
+    across batches).  The window calls this on its engine worker, one batch per call."""
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        return []
+    starts = restart_starts(scenario, dataset, seeds)
+    indices = range(first_index, first_index + len(seeds))
+    algorithm = scenario.make_algorithm()
+    if algorithm.description.name == "kmeans" and scenario.weights is None and scenario.covariances is None:
+        return _kmeans_restarts(algorithm, dataset, indices, seeds, starts)
+    return [_one_restart(scenario, dataset, i, s, c) for i, s, c in zip(indices, seeds, starts)]
+
+
+def _one_restart(scenario, dataset, index, seed, initial):
+    sc = dataclasses.replace(restart_scenario(scenario, dataset, seed), centres=initial)
+    run = sc.start().run()
+    objective = run.description.objective(run.current)
     if objective is not None and not math.isfinite(objective):
         objective = None
-    key = None
-    if description.name == "kmeans" and objective is not None:
-        key = _canonical_key(run.final_labels(), run.current.n_clusters)
     return Restart(index=index, seed=seed, initial_centres=np.array(initial),
                    final_centres=np.array(run.current.centres), objective=objective,
                    iterations=run.n_iter, converged=run.converged, stopped=run.stop_reason,
-                   final=run.current, key=key)
+                   final=run.current)
+
+
+def _kmeans_restarts(algorithm, dataset, indices, seeds, starts):
+    """k-means from each start to its end, several at once (``_blocks.lloyd_runs``), each
+    ending as ``Run(algorithm, dataset, start).run()`` would: the same labels, iterations and
+    stop reason, the final snapshot made by the algorithm's own ``responsibility_step`` /
+    ``refit_step`` (its numbers equal to rounding); its key from the labels under the final
+    centres, in block order."""
+    N = dataset.n_samples
+    for start in starts:
+        check_centres(start, dataset.n_features)
+        check_n_clusters(start.shape[0], N)
+    b = dataset.blocks
+    centres = np.array(starts, dtype=np.float64)
+    R, K, D = centres.shape
+    low, high = b.box_min.min(axis=0), b.box_max.max(axis=0)
+    if not (np.all(centres >= low) and np.all(centres <= high)):
+        # as the pass itself: outside the data's box, squared distances may overflow (refits
+        # stay inside the box of the data and these centres)
+        check_magnitude(np.minimum(low, centres.min(axis=(0, 1))), np.maximum(high, centres.max(axis=(0, 1))),
+                        N, what="the data and centres")
+    block_label = np.full((R, b.n_blocks), _blocks.NOT_ASSIGNED, dtype=np.int32)
+    labels = np.full((R, N), -1, dtype=np.int32)
+    stats = np.empty((R, K, D + 2))
+    passes = np.empty(R, dtype=np.int64)
+    last_changed = np.empty(R, dtype=np.int64)
+    with numba.parallel_chunksize(1):  # runs of different lengths: hand them out one at a time
+        _blocks.lloyd_runs(b.XS, b.box_min, b.box_max, b.block_sums, centres, algorithm.max_iter,
+                           block_label, labels, stats, passes, last_changed)
+    phases = algorithm.description
+    out = []
+    for r, (index, seed) in enumerate(zip(indices, seeds)):
+        t, c, s = int(passes[r]), centres[r], stats[r]
+
+        def exact_sq_about(at, which, r=r):
+            sq = np.empty(K)
+            _blocks._cost_about(b.XS, b.block_sums, block_label[r], labels[r],
+                                np.ascontiguousarray(at, dtype=np.float64),
+                                np.ascontiguousarray(which, dtype=np.bool_), sq)
+            return sq
+
+        pass_stats = PassStatistics(counts=s[:, 0].copy(), sums=s[:, 1:D + 1].copy(),
+                                    sq=np.maximum(s[:, D + 1], 0.0), ref=c.copy(),
+                                    changed=int(last_changed[r]), exact_sq_about=exact_sq_about)
+        before = Snapshot(index=2 * t - 2, phase=INIT_PHASE if t == 1 else phases.refit_phase,
+                          iteration=t - 1, centres=c)
+        final = algorithm.responsibility_step(pass_stats, before, t)
+        if algorithm.converged_after_responsibility(pass_stats, t):
+            final = dataclasses.replace(final, converged=True)
+            n_iter, stopped, final_labels = t - 1, CONVERGED, labels[r]
+        else:  # max_iter assignment steps: the run ends with their refit
+            final = algorithm.refit_step(pass_stats, final)
+            n_iter, stopped = t, MAX_ITER
+            final_labels = np.empty(N, dtype=np.int32)
+            _kernels.nearest_centre(b.XS, np.ascontiguousarray(final.centres), final_labels, np.empty(N))
+        objective = algorithm.objective(final)
+        key = None
+        if objective is None or not math.isfinite(objective):
+            objective, stopped = None, NON_FINITE
+        else:
+            key = _canonical_key(final_labels, K)
+        out.append(Restart(index=index, seed=seed, initial_centres=np.array(starts[r]),
+                           final_centres=np.array(final.centres), objective=objective,
+                           iterations=n_iter, converged=final.converged, stopped=stopped,
+                           final=final, key=key))
+    return out
 
 
 def iter_restarts(scenario, n_restarts, seed=None, cancel=None):
     """Yield one ``Restart`` per seed ``seed``, ``seed`` + 1, ... (default ``scenario.seed``).
 
     scenario : a ``Scenario``; its points (N, D) become one ``Dataset`` shared by every restart.
-    Stops before the next restart once ``cancel`` (a ``threading.Event``) is set.
-    ValueError for a bad count, seed or scenario.
+    Restarts are done in batches (``batch_size``); once ``cancel`` (a ``threading.Event``)
+    is set, no further restart is yielded (nor batch started).  ValueError for a bad count,
+    seed or scenario.
     """
     n_restarts = N_RESTARTS.check(n_restarts, "restarts")
     seed = scenario.seed if seed is None else seed
     SEED.check(seed, "seed")
     SEED.check(seed + n_restarts - 1, "seed + restarts - 1")
     dataset = _dataset(scenario.points)
-    for i in range(n_restarts):
+    step = batch_size(scenario.algorithm, dataset.n_samples)
+    for i in range(0, n_restarts, step):
         if cancel is not None and cancel.is_set():
             return
-        yield _one_restart(scenario, dataset, i, seed + i)
+        for restart in restart_batch(scenario, dataset, i, range(seed + i, seed + min(n_restarts, i + step))):
+            if cancel is not None and cancel.is_set():
+                return
+            yield restart
 
 
 def _same_parameters(a, b, direction_scale, mean_tol, objective_rtol):
@@ -354,6 +476,51 @@ def log_likelihood(algorithm, data, snapshot):
     return float(algorithm.responsibility_pass(data, snapshot, algorithm.new_workspace(data)).log_likelihood)
 
 
+def has_likelihood(algorithm):
+    """Whether the algorithm named ``algorithm`` is a likelihood model (EM): BIC, AIC and a
+    held-out log-likelihood apply to it."""
+    return describe(algorithm).name == "em"
+
+
+def choose_k_data(scenario, held_out=None, seed=None):
+    """(points to fit as a ``Dataset``, held-out points as a ``Dataset`` or None) for choosing K.
+
+    held_out : fraction in (0, 0.5], EM only: a split seeded by ``seed`` (default the
+    scenario's).  ValueError when the scenario places its own initial parameters.
+    """
+    if scenario.centres is not None or scenario.weights is not None or scenario.covariances is not None:
+        raise ValueError("choosing K draws the initial parameters: leave out centres, weights and covariances")
+    seed = scenario.seed if seed is None else seed
+    dataset = _dataset(scenario.points)
+    if held_out is None:
+        return dataset, None
+    if not has_likelihood(scenario.algorithm):
+        raise ValueError("a held-out log-likelihood needs --algorithm em")
+    fit_idx, test_idx = held_out_split(dataset.n_samples, held_out, seed)
+    return Dataset(dataset.X[fit_idx]), Dataset(dataset.X[test_idx])
+
+
+def best_of_k(scenario, dataset, k, n_restarts=DEFAULT_N_RESTARTS, seed=None, test=None, cancel=None):
+    """The best of ``n_restarts`` restarts of ``scenario`` with K = ``k`` on ``dataset`` (from
+    ``choose_k_data``; ``test`` its held-out points): a ``KResult``, or None when cancelled.
+    The window calls this on its engine worker, one K per call."""
+    seed = scenario.seed if seed is None else seed
+    sc = dataclasses.replace(scenario, points=dataset, n_clusters=k)
+    series = run_restarts(sc, n_restarts, seed, cancel=cancel)
+    if series.cancelled:
+        return None
+    best = None if series.best is None else series.restarts[series.best]
+    result = KResult(k=k, restarts=series, best=best)
+    if has_likelihood(scenario.algorithm) and best is not None:
+        algorithm = scenario.make_algorithm()
+        p = n_parameters(algorithm.covariance_type, k, dataset.n_features, algorithm.learn_weights)
+        result.bic = bic(best.objective, p, dataset.n_samples)
+        result.aic = aic(best.objective, p)
+        if test is not None:
+            result.held_out_log_likelihood = log_likelihood(algorithm, test, best.final)
+    return result
+
+
 def choose_k(scenario, k_range=DEFAULT_K_RANGE, n_restarts=DEFAULT_N_RESTARTS, seed=None,
              held_out=None, callback=None, cancel=None):
     """The best of ``n_restarts`` restarts for each K in ``k_range`` (inclusive pair).
@@ -363,37 +530,17 @@ def choose_k(scenario, k_range=DEFAULT_K_RANGE, n_restarts=DEFAULT_N_RESTARTS, s
     report the held-out log-likelihood.  callback(KResult) after each K; ``cancel`` is checked
     between restarts.  Returns a list of ``KResult`` (shorter when cancelled).
     """
-    if scenario.centres is not None or scenario.weights is not None or scenario.covariances is not None:
-        raise ValueError("choosing K draws the initial parameters: leave out centres, weights and covariances")
     seed = scenario.seed if seed is None else seed
-    dataset = _dataset(scenario.points)
-    is_em = describe(scenario.algorithm).name == "em"
-    test = None
-    if held_out is not None:
-        if not is_em:
-            raise ValueError("a held-out log-likelihood needs --algorithm em")
-        fit_idx, test_idx = held_out_split(dataset.n_samples, held_out, seed)
-        test = Dataset(dataset.X[test_idx])
-        dataset = Dataset(dataset.X[fit_idx])
+    dataset, test = choose_k_data(scenario, held_out, seed)
     low, high = check_k_range(*k_range, dataset.n_samples)
     N_RESTARTS.check(n_restarts, "restarts")
-    algorithm = scenario.make_algorithm()
     results = []
     for k in range(low, high + 1):
         if cancel is not None and cancel.is_set():
             break
-        sc = dataclasses.replace(scenario, points=dataset, n_clusters=k)
-        series = run_restarts(sc, n_restarts, seed, cancel=cancel)
-        if series.cancelled:
+        result = best_of_k(scenario, dataset, k, n_restarts, seed, test, cancel)
+        if result is None:
             break
-        best = None if series.best is None else series.restarts[series.best]
-        result = KResult(k=k, restarts=series, best=best)
-        if is_em and best is not None:
-            p = n_parameters(algorithm.covariance_type, k, dataset.n_features, algorithm.learn_weights)
-            result.bic = bic(best.objective, p, dataset.n_samples)
-            result.aic = aic(best.objective, p)
-            if test is not None:
-                result.held_out_log_likelihood = log_likelihood(algorithm, test, best.final)
         results.append(result)
         if callback is not None:
             callback(result)

@@ -416,6 +416,9 @@ def warm_up():
             point_colours(2, labels=run.labels())
         else:
             point_colours(2, responsibilities=run.responsibilities(dtype=np.float32))
+    # restarts run whole k-means runs in one kernel, k-means++ included
+    from engine.restarts import restart_batch
+    restart_batch(Scenario(points=X, algorithm="kmeans", n_clusters=2, init="kmeans++"), Dataset(X), 0, [0, 1])
     # the point image in each of its colour modes
     image = PointImage(X)
     unit = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
