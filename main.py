@@ -313,6 +313,7 @@ def cmd_export(args):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display needed
     from PySide6.QtGui import QGuiApplication
 
+    from engine.agreement import n_true_components
     from engine.command_line import mixture_from_args
     from engine.files import check_output_path
     from engine.session_file import load_session
@@ -336,6 +337,8 @@ def cmd_export(args):
         data = load_session(args.session)
         scenario, display, mixture = data.scenario(), data.display, data.mixture
         projection = data.projection
+        colouring = (data.display.colour_by, data.truth, data.mixture,
+                     n_true_components(data.truth, data.mixture))
         view = data.view if args.saved_view else None
         if not len(scenario.points):
             raise ValueError(f"{args.session}: the session has no points")
@@ -345,6 +348,7 @@ def cmd_export(args):
         scenario = scenario_from_args(args)
         mixture = mixture_from_args(args)
         projection = None  # the first two columns
+        colouring = None  # by the fit
     if args.true_mixture and mixture is None:
         raise ValueError("--true-mixture needs points sampled from a mixture (--sample or a session with one)")
     app = QGuiApplication.instance() or QGuiApplication(["clusterlab-export"])  # noqa: F841
@@ -354,7 +358,7 @@ def cmd_export(args):
     options = ExportOptions(width=width, height=height, transparent=args.transparent,
                             caption=not args.no_caption, legend=not args.no_legend,
                             cost_plot=args.cost_plot, view=view, axes=args.axes, mixture=mixture,
-                            display=display, projection=projection)
+                            display=display, projection=projection, colouring=colouring)
     renderer = FrameRenderer(run, options)
     indices = frame_indices(run, args.frame_every)
     keys = key_half_steps(run, args.panels)

@@ -31,6 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgGenerator
 
+from engine.agreement import true_responsibilities
 from engine.captions import format_value, in_sentence, short_caption, state_caption
 from engine.data import Dataset
 from engine.description import INIT_PHASE
@@ -42,6 +43,7 @@ from .palette import (
     PATH_HEX,
     REFIT_STEP_HEX,
     RESPONSIBILITY_STEP_HEX,
+    colour_source_colours,
     pack_argb,
     point_colours,
     run_colours,
@@ -84,6 +86,9 @@ class ExportOptions:
     axes: bool = False  # light tick labels along the canvas' edges
     mixture: object = None  # the session's true mixture, drawn when display.true_mixture
     projection: object = None  # engine.projection.Projection: the plane shown (None: the first two columns)
+    # View → Colour by other than the fit: (colour_by, truth z, true mixture, n_true), as the
+    # session's ``colouring()``; None (or "fit"): the fit's responsibilities
+    colouring: tuple = None
 
 
 def export_projection(run, projection=None):
@@ -258,6 +263,17 @@ class FrameRenderer:
         return panel_title(self.run.description, self.run.history[index])
 
     def _colours(self, index):
+        colouring = self.options.colouring
+        if colouring is not None and colouring[0] != "fit":
+            if self._colour_cache[0] != "colouring":  # the same for every half-step
+                colour_by, truth, mixture, n_true = colouring
+                resp = None
+                if colour_by == "true_responsibilities" and mixture is not None:
+                    resp = true_responsibilities(mixture, self.run.data)
+                colours = colour_source_colours(colour_by, self.run.data.n_samples, truth, resp, n_true)
+                self._colour_cache = ("colouring", colours)
+            if self._colour_cache[1] is not None:  # None: z unknown, coloured by the fit
+                return self._colour_cache[1]
         source = self.run.responsibility_source(index)
         if self._colour_cache[0] == source and source is not None:
             return self._colour_cache[1]  # a refit shows the step before it

@@ -198,7 +198,8 @@ class ExportDialog(QDialog):
                                                              field=self.regions.isChecked()),
                              view=view if self.on_screen.isChecked() else None,
                              axes=self.axes.isChecked(), mixture=getattr(session, "mixture", None),
-                             projection=getattr(session, "projection", None))
+                             projection=getattr(session, "projection", None),
+                             colouring=session.colouring() if hasattr(session, "colouring") else None)
 
     def outputs(self):
         out = {"every": self.every.currentData()}

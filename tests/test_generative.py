@@ -488,3 +488,29 @@ def test_colour_by_truth_without_z_falls_back_to_the_fit(window, qtbot):
     QTest.keyClick(window, Qt.Key.Key_Right)  # the first assignment step again: the same labels
     wait_idle(qtbot, s)
     _assert_pixels(_pixels(window, qtbot), fit)
+
+
+def test_an_export_colours_as_the_session_does(tmp_path):
+    """View → Colour by reaches the exports: "True component z" paints each point in the colour
+    of its z, whatever the fit says, and "Nothing" paints them all one grey."""
+    from PySide6.QtGui import QColor, QImage
+
+    from engine import Scenario
+    from engine.presets import PRESETS
+    from gui.export import ExportOptions, FrameRenderer
+    from gui.palette import CLUSTER_HEX, MARGINAL_HEX
+    mixture = PRESETS["blobs"][1]
+    X, z = mixture.sample(400, seed=1)
+    run = Scenario(points=X, algorithm="kmeans", centres=X[:3]).start().run(1)  # one assignment
+    counts = {}
+    for colour_by in ("truth", "marginal"):
+        renderer = FrameRenderer(run, ExportOptions(width=480, height=320, caption=False, legend=False,
+                                                    colouring=(colour_by, z, mixture, 3)))
+        image = renderer.image(1)
+        names = [QColor(image.pixel(x, y)).name().upper() for x in range(0, 480, 2) for y in range(0, 320, 2)]
+        counts[colour_by] = {h: names.count(h) for h in [*(c.upper() for c in CLUSTER_HEX[:3]), MARGINAL_HEX]}
+    truth, marginal = counts["truth"], counts["marginal"]
+    assert all(truth[c.upper()] > 15 for c in CLUSTER_HEX[:3])  # every z has its points in its colour
+    assert marginal[MARGINAL_HEX] > 60 and truth[MARGINAL_HEX] == 0
+    # without z's colours only the centre markers are left in cluster colours
+    assert sum(marginal[c.upper()] for c in CLUSTER_HEX[:3]) < sum(truth[c.upper()] for c in CLUSTER_HEX[:3]) / 4
