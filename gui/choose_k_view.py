@@ -53,6 +53,7 @@ from engine.settings import N_CLUSTERS, SEED
 
 from .cost_plot import ValueAxis
 from .restarts_view import START_TEXT, adopt_start, fit_dialog, worker_dataset
+from .view_export import save_png_button
 
 CURVE_HEX = "#333333"  # the objective: neutral, never a cluster's colour
 HELD_OUT_HEX = "#1F3FFF"
@@ -222,6 +223,8 @@ class ChooseKDialog(QDialog):
         split.setSizes([360, 150])
         split.setChildrenCollapsible(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.save_png = save_png_button(self, split, "how-many-clusters.png")
+        buttons.addButton(self.save_png, QDialogButtonBox.ButtonRole.ActionRole)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.clicked.connect(self.close)
         close.setAutoDefault(False)

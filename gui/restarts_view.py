@@ -48,6 +48,7 @@ from .cost_plot import ValueAxis, value_range
 from .palette import point_colours
 from .render import Overlay, fit_rect, paint_overlay
 from .splat import render_points
+from .view_export import save_png_button
 
 JITTER = "jitter"  # the starts' choice that moves the placed centres instead of drawing new ones
 START_TEXT = {"forgy": "Forgy: K data points at random", "random": "Random points in the data's box",
@@ -306,6 +307,8 @@ class RestartsDialog(QDialog):
         split.setChildrenCollapsible(False)
         buttons = QDialogButtonBox()
         buttons.addButton(self.keep_best, QDialogButtonBox.ButtonRole.ActionRole)
+        self.save_png = save_png_button(self, split, "restarts.png")
+        buttons.addButton(self.save_png, QDialogButtonBox.ButtonRole.ActionRole)
         close = buttons.addButton(QDialogButtonBox.StandardButton.Close)
         close.clicked.connect(self.close)
         close.setAutoDefault(False)

@@ -307,3 +307,31 @@ def test_kmeans_plus_plus_many_draws_as_one_at_a_time():
     many = kmeans_plus_plus_many(X, 6, seeds)
     for i, seed in enumerate(seeds):
         np.testing.assert_array_equal(many[i], kmeans_plus_plus(X, 6, seed))
+
+
+# -- for slides ------------------------------------------------------------------------
+
+def test_both_views_save_what_they_show_as_a_png(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QFileDialog
+    local_optimum(window, qtbot)
+    dialog = open_restarts(window)
+    dialog.count.setValue(8)
+    click(dialog.run_button, dialog.run_button.rect().center())
+    finished(qtbot, dialog)
+    window.action_map["choose_k"].trigger()
+    choose = window.choose_k_dialog
+    choose.k_low.setValue(1)
+    choose.k_high.setValue(4)
+    choose.count.setValue(3)
+    click(choose.run_button, choose.run_button.rect().center())
+    finished(qtbot, choose)
+    for view, name in ((dialog, "restarts"), (choose, "k")):
+        target = tmp_path / name  # no suffix given: .png is added
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
+        click(view.save_png, view.save_png.rect().center())
+        image = QImage(str(target) + ".png")
+        assert not image.isNull() and image.width() > 300 and image.height() > 200
+        # the plots' colours are in it, not a blank grab
+        colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+        assert len(colours) > 20
