@@ -231,6 +231,7 @@ class AgreementView(QWidget):
         session.sigAgreementChanged.connect(self.refresh)
         session.sigMixtureChanged.connect(self.refresh)
         session.sigCentresChanged.connect(self.refresh)
+        session.sigPointsChanged.connect(self.refresh)  # z comes and goes with the points (undo)
         self.refresh()
 
     def refresh(self):

@@ -281,12 +281,17 @@ def test_a_point_added_by_hand_makes_z_unknown_until_undone(window, qtbot):
     z = s.truth.copy()
     truth_section = window.controls.sections["truth"]
     assert truth_section.isVisible() and window.action_map["colour_truth"].isEnabled()
+    QTest.keyClick(window, Qt.Key.Key_End)  # a filled table first, as after a lecture's run
+    wait_idle(qtbot, s)
+    qtbot.waitUntil(lambda: s.agreement is not None, timeout=20000)
     QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos(canvas, 0.0, 0.0))
     assert len(s.points) == len(z) + 1 and s.truth is None
     assert not truth_section.isVisible() and not window.action_map["colour_truth"].isEnabled()
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     np.testing.assert_array_equal(s.truth, z)
     assert truth_section.isVisible() and window.action_map["colour_truth"].isEnabled()
+    # the table is back with a row per component, not an empty strip
+    assert window.controls.agreement.table.rowCount() == s.n_true == 3
 
 
 def test_a_moved_point_keeps_its_component_and_save_reopen_keeps_z(window, qtbot, tmp_path):
