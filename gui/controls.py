@@ -231,7 +231,9 @@ class AgreementView(QWidget):
         session.sigAgreementChanged.connect(self.refresh)
         session.sigMixtureChanged.connect(self.refresh)
         session.sigCentresChanged.connect(self.refresh)
-        session.sigPointsChanged.connect(self.refresh)  # z comes and goes with the points (undo)
+        # z comes back with the points (undo): rows again; while z is unknown the section is
+        # hidden, and its table keeps its height (a resize would shift the window's layout)
+        session.sigPointsChanged.connect(lambda: session.truth is not None and self.refresh())
         self.refresh()
 
     def refresh(self):

@@ -99,6 +99,18 @@ def run_colours(run, source, with_labels=False):
 MARGINAL_HEX = "#4D4D4D"
 
 
+def colouring_applies(colour_by, n_points, truth=None, mixture=None):
+    """Whether ``colour_by`` can colour n points: z must be known for "truth", the true
+    mixture for "true_responsibilities"; otherwise the fit colours them."""
+    if colour_by == "marginal":
+        return True
+    if colour_by == "truth":
+        return truth is not None and len(truth) == n_points
+    if colour_by == "true_responsibilities":
+        return mixture is not None
+    return False
+
+
 def colour_source_colours(colour_by, n_points, truth=None, true_responsibilities=None, n_true=0):
     """uint32 ARGB per point for the colourings that do not come from the fit, or None.
 

@@ -25,7 +25,15 @@ from engine.projection import default_projection
 from engine.run import FAILED
 from engine.scenario import Scenario
 
-from .palette import UNASSIGNED_HEX, cluster_rgb, colour_source_colours, hex_to_rgb, pack_argb, point_colours
+from .palette import (
+    UNASSIGNED_HEX,
+    cluster_rgb,
+    colour_source_colours,
+    colouring_applies,
+    hex_to_rgb,
+    pack_argb,
+    point_colours,
+)
 from .render import LINES_MAX_POINTS
 from .splat import PointImage
 
@@ -179,6 +187,8 @@ class _Worker(QObject):
         if viewport is not None and viewport.width > 0 and viewport.height > 0:
             t1 = time.perf_counter()
             colour_by = colouring[0] if colouring is not None else "fit"
+            if colour_by != "fit" and not colouring_applies(colour_by, n, colouring[1], colouring[2]):
+                colour_by, colouring = "fit", None  # z unknown, say: the fit's colours, keyed as such
             # colourings that are not the fit depend on z and the true mixture, not on the step;
             # compared by identity (the session replaces, never edits, those objects), and the
             # caches below keep them alive, so an id is never reused while it is a key
