@@ -52,7 +52,7 @@ from engine.restarts import (
 from engine.settings import N_CLUSTERS, SEED
 
 from .cost_plot import ValueAxis
-from .restarts_view import START_TEXT, adopt_start, fit_dialog, worker_dataset
+from .restarts_view import START_TEXT, adopt_start, fit_dialog, labelled_row, worker_dataset
 from .view_export import save_png_button
 
 CURVE_HEX = "#333333"  # the objective: neutral, never a cluster's colour
@@ -143,21 +143,9 @@ class ChooseKDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
-        row = QHBoxLayout()
-        for label, widget in (("K from", self.k_low), ("to", self.k_high), ("Restarts per K", self.count)):
-            caption = QLabel(label)
-            caption.setBuddy(widget)
-            row.addWidget(caption)
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
-        row2 = QHBoxLayout()
-        for label, widget in (("Starts", self.starts), ("First seed", self.seed)):
-            caption = QLabel(label)
-            caption.setBuddy(widget)
-            row2.addWidget(caption)
-            row2.addWidget(widget)
+        row = labelled_row((("K from", self.k_low), ("to", self.k_high), ("Restarts per K", self.count)),
+                           (self.run_button, self.cancel_button))
+        row2 = labelled_row((("Starts", self.starts), ("First seed", self.seed)))
         self.held_box = QWidget()
         held = QHBoxLayout(self.held_box)
         held.setContentsMargins(12, 0, 0, 0)

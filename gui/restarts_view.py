@@ -121,6 +121,21 @@ def adopt_start(session, centres, text):
     session.set_centres(np.asarray(centres, dtype=float), text)
 
 
+def labelled_row(fields, buttons=()):
+    """A row of (label, widget) pairs, each label the widget's buddy, then ``buttons`` on the right."""
+    row = QHBoxLayout()
+    for label, widget in fields:
+        caption = QLabel(label)
+        caption.setBuddy(widget)
+        row.addWidget(caption)
+        row.addWidget(widget)
+    if buttons:
+        row.addStretch(1)
+        for button in buttons:
+            row.addWidget(button)
+    return row
+
+
 def fit_dialog(dialog, size):
     """``dialog`` at ``size``, or smaller where the screen is (a projector's 1024x768 has room
     for it beside nothing else, so it must never be larger)."""
@@ -272,15 +287,8 @@ class RestartsDialog(QDialog):
         self.keep_best.setToolTip("Make the best restart's start the main run")
         self.keep_best.setEnabled(False)
         self.keep_best.clicked.connect(self.adopt_best)
-        row = QHBoxLayout()
-        for label, widget in (("Restarts", self.count), ("Starts", self.starts), ("First seed", self.seed)):
-            caption = QLabel(label)
-            caption.setBuddy(widget)
-            row.addWidget(caption)
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
+        row = labelled_row((("Restarts", self.count), ("Starts", self.starts), ("First seed", self.seed)),
+                           (self.run_button, self.cancel_button))
         self.status = QLabel("")
         self.status.setWordWrap(True)
         font = QFont(self.status.font())
