@@ -52,7 +52,7 @@ from engine.restarts import (
 from engine.settings import N_CLUSTERS, SEED
 
 from .cost_plot import ValueAxis
-from .restarts_view import START_TEXT, adopt_start, fit_dialog, labelled_row, worker_dataset
+from .restarts_view import START_TEXT, StopsOnClose, adopt_start, fit_dialog, labelled_row, worker_dataset
 from .view_export import save_png_button
 
 CURVE_HEX = "#333333"  # the objective: neutral, never a cluster's colour
@@ -93,7 +93,7 @@ def _series(plot, colour, name, symbol="o"):
                      symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen("w"), name=name)
 
 
-class ChooseKDialog(QDialog):
+class ChooseKDialog(StopsOnClose, QDialog):
     """Run → How many clusters?…: non-modal; it reads the session's points, algorithm and settings."""
 
     def __init__(self, session, parent=None):
@@ -453,18 +453,3 @@ class ChooseKDialog(QDialog):
         self._say(f"The main run now has K = {r.k} and starts where its best restart (seed {r.best.seed}) did, "
                   f"which reached {symbol} = {format_value(r.best.objective)} {where}.")
 
-    # -- closing -------------------------------------------------------------------------------
-    def keyPressEvent(self, ev):
-        if ev.key() == Qt.Key.Key_Escape and self.running:
-            self.cancel()
-            ev.accept()
-            return
-        super().keyPressEvent(ev)
-
-    def closeEvent(self, ev):
-        self.cancel()
-        super().closeEvent(ev)
-
-    def reject(self):
-        self.cancel()
-        super().reject()

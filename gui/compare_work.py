@@ -252,6 +252,16 @@ def _text(painter, rect, text, pixels, bold=False, colour=TEXT_HEX, flags=Qt.Ali
     painter.drawText(rect, flags | Qt.AlignmentFlag.AlignVCenter, text)
 
 
+def _white_page(width, height):
+    """(an opaque white QImage, an anti-aliasing QPainter on it): the caller ends the painter."""
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+    return image, painter
+
+
 class Comparison:
     """One run per algorithm in ``names`` on the same points from the same initial centres.
 
@@ -356,14 +366,10 @@ class Comparison:
         """One picture of every pane at ``iteration``: a title, then the panes as the window lays
         them out (each titled, its points, its cost plot)."""
         unit = max(height / 1080.0, 0.4)
-        image = QImage(width, height, QImage.Format.Format_RGB32)
-        image.fill(Qt.GlobalColor.white)
         states, view = self.states(names), self.view(names)
         n_half_steps = max(s.index_at(last_iteration(states)) for s in states)
-        painter = QPainter(image)
+        image, painter = _white_page(width, height)
         try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
             head_h = 64 * unit
             pad = 16 * unit
             _text(painter, QRectF(pad, 0, width - 2 * pad, head_h),
@@ -399,14 +405,10 @@ class Comparison:
         """One picture: a row per algorithm, a column per iteration in ``iterations``, and each
         row's cost plot over the whole run (the columns marked) at its end."""
         unit = max(height / 1080.0, 0.4)
-        image = QImage(width, height, QImage.Format.Format_RGB32)
-        image.fill(Qt.GlobalColor.white)
         states, view = self.states(names), self.view(names)
         n_half_steps = max(s.index_at(last_iteration(states)) for s in states)
-        painter = QPainter(image)
+        image, painter = _white_page(width, height)
         try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
             pad = 12 * unit
             head_h, label_w = 56 * unit, 210 * unit
             cost_w = (width - label_w - 2 * pad) / (len(iterations) + 1.4) * 1.4

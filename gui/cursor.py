@@ -12,6 +12,16 @@ LAST_HALF_STEP = 2 * AlgorithmSettings.limit("max_iter").high + 1
 
 
 class HalfStepCursor:
+    def _clear_run(self):
+        """No run yet: what a model holds of its run before the worker's first frame."""
+        self.run_id = 0
+        self.history = ()
+        self.finished = False
+        self.stop_reason = None
+        self.index = 0
+        self.frame = None
+        self.error = None
+
     @property
     def at_end(self):
         return self.finished and self.index >= len(self.history) - 1

@@ -73,13 +73,7 @@ class ImageSession(QObject, HalfStepCursor):
         self.seed = DEFAULT_SEED
         self.centres = np.zeros((0, 3))  # the initial centres m_k, in feature space
         self.cloud = None  # CloudRequest: what the cloud canvas shows
-        self.run_id = 0
-        self.history = ()
-        self.finished = False
-        self.stop_reason = None
-        self.index = 0
-        self.frame = None
-        self.error = None
+        self._clear_run()
         self.loading = ""
         self._wanted = 0
         self._calls = {}  # generation -> what to do with its answer

@@ -236,7 +236,28 @@ class OptimaList(QListWidget):
         self.sigChosen.emit(item.data(Qt.ItemDataRole.UserRole))
 
 
-class RestartsDialog(QDialog):
+class StopsOnClose:
+    """A results dialog whose work stops with it: Escape stops the work first (a second one
+    closes), closing or rejecting stops it.  Mixed into a QDialog that has ``running`` and
+    ``cancel()``."""
+
+    def keyPressEvent(self, ev):
+        if ev.key() == Qt.Key.Key_Escape and self.running:
+            self.cancel()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    def closeEvent(self, ev):
+        self.cancel()
+        super().closeEvent(ev)
+
+    def reject(self):
+        self.cancel()
+        super().reject()
+
+
+class RestartsDialog(StopsOnClose, QDialog):
     """Run → Restarts…: non-modal; it reads the session's points, algorithm and settings."""
 
     def __init__(self, session, parent=None):
@@ -525,18 +546,3 @@ class RestartsDialog(QDialog):
         if self._result is not None and self._result.best is not None:
             self.adopt(self._result.best)
 
-    # -- closing ---------------------------------------------------------------------------
-    def keyPressEvent(self, ev):
-        if ev.key() == Qt.Key.Key_Escape and self.running:
-            self.cancel()  # Escape stops the restarts first; a second one closes
-            ev.accept()
-            return
-        super().keyPressEvent(ev)
-
-    def closeEvent(self, ev):
-        self.cancel()
-        super().closeEvent(ev)
-
-    def reject(self):
-        self.cancel()
-        super().reject()

@@ -96,13 +96,7 @@ class SessionModel(QObject, HalfStepCursor):
         self._agreement_key = None  # what ``agreement`` was computed for
         self._agreement_call = None  # (generation, key) of the request on the worker
         self._agreement_cache = {}  # the worker's Dataset of the points (touched there only)
-        self.run_id = 0
-        self.history = ()
-        self.finished = False
-        self.stop_reason = None
-        self.index = 0
-        self.frame = None
-        self.error = None
+        self._clear_run()
         self.viewport = None
         self._dragging = None
         self._wanted = 0
