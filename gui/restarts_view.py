@@ -545,4 +545,3 @@ class RestartsDialog(StopsOnClose, QDialog):
     def adopt_best(self):
         if self._result is not None and self._result.best is not None:
             self.adopt(self._result.best)
-
