@@ -105,15 +105,21 @@ def build_parser():
     window.add_argument("--play", action="store_true", help="start animating at once")
     window.add_argument("--image", metavar="IMAGE", help="open an image in image mode: its pixels as "
                         "points (PNG, JPEG, WebP, TIFF)")
+    _add_max_pixels(window, "with --image: ")
     return parser
+
+
+def _add_max_pixels(parser, when=""):
+    from engine.image import DEFAULT_MAX_PIXELS, MAX_PIXELS
+    parser.add_argument("--max-pixels", type=limited(MAX_PIXELS), default=None, metavar="P",
+                        help=f"{when}refuse larger images, read from the header before decoding "
+                        f"(default {DEFAULT_MAX_PIXELS:,}; {MAX_PIXELS.describe()})")
 
 
 def _add_quantise_parser(sub):
     """``quantise``: the image's pixels as points; its algorithm flags mean what run's mean."""
     from engine.image import (
-        DEFAULT_MAX_PIXELS,
         DEFAULT_SPATIAL_WEIGHT,
-        MAX_PIXELS,
         SPACES,
         SPATIAL_WEIGHT,
     )
@@ -159,9 +165,7 @@ def _add_quantise_parser(sub):
     q.add_argument("--spatial-weight", type=limited(SPATIAL_WEIGHT), default=None, metavar="λ",
                    help=f"with --segment: the weight λ of position against colour "
                    f"(default {DEFAULT_SPATIAL_WEIGHT:g}, {SPATIAL_WEIGHT.describe()})")
-    q.add_argument("--max-pixels", type=limited(MAX_PIXELS), default=DEFAULT_MAX_PIXELS, metavar="P",
-                   help=f"refuse larger images, read from the header before decoding "
-                   f"(default {DEFAULT_MAX_PIXELS:,}; {MAX_PIXELS.describe()})")
+    _add_max_pixels(q)
     q.add_argument("--out", metavar="OUT.png", required=True, help="the quantised image (PNG, full size)")
     q.add_argument("--trace", metavar="T.json", help="the run's trace (several K: T-k2.json, ...)")
     q.add_argument("--strip", metavar="S.png", help="one image: a panel per K, then the original "
@@ -239,6 +243,7 @@ def cmd_quantise(args):
     from engine.captions import format_value, stop_text
     from engine.command_line import settings_from_args
     from engine.image import (
+        DEFAULT_MAX_PIXELS,
         DEFAULT_SPATIAL_WEIGHT,
         PixelSpace,
         check_outputs,
@@ -265,7 +270,7 @@ def cmd_quantise(args):
     outs, traces = output_paths(args.out, ks), output_paths(args.trace, ks)
     check_outputs(outs + traces + [args.strip], [args.image])
     settings = settings_from_args(args)
-    rgb = load_image(args.image, args.max_pixels)  # every bad input fails here, before anything is written
+    rgb = load_image(args.image, args.max_pixels or DEFAULT_MAX_PIXELS)  # every bad input fails here, before anything is written
     data = pixel_dataset(rgb, space)
     images, documents, lines = [], [], []
     for k in ks:

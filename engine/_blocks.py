@@ -9,9 +9,10 @@ that box cannot be the nearest centre of any point in the block (the
 kd-tree).  Most blocks are left with one candidate.  If their points already
 had that label, its points keep it; if not, they change cluster in one go.
 Only blocks that straddle a boundary between clusters are scanned point by
-point, and only against their candidate centres.  Restarts (``lloyd_runs``) also
-rule candidates out pair by pair, as Kanungo et al. do: z goes when the bisector
-between z and the candidate nearest the box's middle misses the box.
+point, and only against their candidate centres.  Candidates are also ruled out
+pair by pair, as Kanungo et al. do: z goes when the bisector between z and the
+candidate nearest the box's middle misses the box (on a photo's pixels, 3-D, this
+halves the blocks scanned point by point).
 
 Every pass returns each cluster's count, sum of (x - m_k) and sum of
 ||x - m_k||^2 about the centres m_k it was given, recombined from scratch: no
@@ -194,12 +195,12 @@ class PointBlocks:
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
 def _assign_blocks(XS, box_min, box_max, block_sums, centres, block_label, labels, b0, b1, acc,
-                   near, candidates, d_best, d, best, pairwise):
+                   near, candidates, d_best, d, best):
     """The assignment step over blocks b0..b1-1 (one task): ``labels`` and ``block_label``
     updated, each cluster's [count, sum of (x - m_k), sum of ||x - m_k||^2] about m_k added
     to ``acc`` (K, D + 2).  Scratch: ``near``, ``candidates`` (K,); ``d_best``, ``d``,
-    ``best`` (BLOCK,).  ``pairwise``: also rule centres out pair by pair (step 1b: fewer
-    boundary blocks and candidates, the same labels).  Returns how many labels changed.  One
+    ``best`` (BLOCK,).  Step 1b rules centres out pair by pair (fewer boundary blocks and
+    candidates, the same labels).  Returns how many labels changed.  One
     function per task, with no calls per block: a call with array arguments costs about a
     one-candidate block's work.
     """
@@ -231,7 +232,7 @@ def _assign_blocks(XS, box_min, box_max, block_sums, centres, block_label, label
             for k in range(K):
                 candidates[k] = k
             n_cand = K
-        if pairwise and n_cand > 1:
+        if n_cand > 1:
             # 1b. Kanungo et al.'s test, pair by pair: z is ruled out when z* (the candidate
             # nearest the box's middle) is nearer even at the box's corner farthest toward z:
             # their bisector then misses the box.  ||x - z||^2 - ||x - z*||^2 is linear in x,
@@ -405,7 +406,7 @@ def _assignment_pass(XS, box_min, box_max, block_sums, centres, block_label, lab
             XS, box_min, box_max, block_sums, centres, block_label, labels,
             task * _BLOCKS_PER_TASK, min(n_blocks, (task + 1) * _BLOCKS_PER_TASK), p_stats[task],
             np.empty(K), np.empty(K, dtype=np.int64), np.empty(BLOCK), np.empty(BLOCK),
-            np.empty(BLOCK, dtype=np.int32), False)
+            np.empty(BLOCK, dtype=np.int32))
     _sum_tasks(p_stats, stats)
     return p_changed.sum()
 
@@ -450,8 +451,7 @@ def lloyd_runs(XS, box_min, box_max, block_sums, centres, max_iter, block_label,
                passes, last_changed):
     """R k-means runs from R starts at once: one run per task, so no thread waits for
     another between passes, and no Python between them.  Each pass gives the labels of
-    ``block_assignment_pass`` (with the pairwise test too: fewer points scanned, so its
-    sums may differ from the window's in the last bits), each refit is that of
+    ``block_assignment_pass`` (the same labels and sums), each refit is that of
     ``KMeans.refit_step``; a run stops once an assignment step after the first changes no
     label, or after ``max_iter`` assignment steps (its last refit is left to the caller).
 
@@ -481,7 +481,7 @@ def lloyd_runs(XS, box_min, box_max, block_sums, centres, max_iter, block_label,
                 changed += _assign_blocks(
                     XS, box_min, box_max, block_sums, c, block_label[r], labels[r],
                     task * _BLOCKS_PER_TASK, min(n_blocks, (task + 1) * _BLOCKS_PER_TASK),
-                    p_stats[task], near, candidates, d_best, d, best, True)
+                    p_stats[task], near, candidates, d_best, d, best)
             _sum_tasks(p_stats, stats[r])
             if (t > 1 and changed == 0) or t >= max_iter:
                 break

@@ -65,6 +65,8 @@ def main(args):
     if getattr(args, "image", None):  # image mode: the pixels of a photo as points
         from .image_window import run_image_mode
         return run_image_mode(app, args)
+    if getattr(args, "max_pixels", None) is not None:
+        raise ValueError("--max-pixels goes with --image")
     window = open_window(args)
     if window is None:
         return 2

@@ -291,14 +291,14 @@ def open_image_window(path=None, session=None, parent=None):
 
 
 def run_image_mode(app, args):
-    """``python main.py --image IMAGE [--k K] [--algorithm ...] [--seed S] [--init ...] [--play]``: the
+    """``python main.py --image IMAGE [--max-pixels P] [--k K] [--algorithm ...] [--init ...] [--play]``: the
     image window with the command line's settings; ValueError for flags that do not apply."""
     import os
 
     from PySide6.QtCore import QTimer
 
     from engine.command_line import settings_from_args
-    from engine.image import image_size
+    from engine.image import DEFAULT_MAX_PIXELS, image_size
 
     from .worker import warm_up
     for flag, value in (("a session file", getattr(args, "session", None)), ("--data", args.data),
@@ -306,8 +306,10 @@ def run_image_mode(app, args):
                         ("--covariances", args.covariances)):
         if value:
             raise ValueError(f"--image takes no {flag}: the points are the image's pixels")
-    image_size(args.image)  # a missing, empty or non-image file, or a bomb: exit 2 before a window opens
+    max_pixels = DEFAULT_MAX_PIXELS if args.max_pixels is None else args.max_pixels
+    image_size(args.image, max_pixels)  # a missing, empty or non-image file, or a bomb: exit 2 at once
     session = ImageSession()
+    session.max_pixels = max_pixels
     session.client.call(warm_up)  # compile / load kernels off the UI thread
     session.algorithm, session.settings = args.algorithm, settings_from_args(args)
     session.init_method, session.seed = args.init, args.seed

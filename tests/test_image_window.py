@@ -220,9 +220,16 @@ def test_the_image_flag_opens_image_mode_and_refuses_a_bad_file_before_a_window(
     assert err.count("\n") == 1 and "not an image that can be read" in err and out == ""
     assert main.main(["--image", str(SAMPLE_IMAGE), "--data", str(bad)]) == 2
     assert "--image takes no --data" in capsys.readouterr().err
+    width, height = Image.open(SAMPLE_IMAGE).size
+    assert main.main(["--image", str(SAMPLE_IMAGE), "--max-pixels", str(width * height - 1)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"more than the limit of {width * height - 1:,}" in err
+    assert main.main(["--max-pixels", "5000"]) == 2
+    assert "--max-pixels goes with --image" in capsys.readouterr().err
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "CLUSTERLAB_QUIT_AFTER_MS": "4000"}
-    done = subprocess.run([sys.executable, str(root / "main.py"), "--image", str(SAMPLE_IMAGE), "--k", "5"],
+    done = subprocess.run([sys.executable, str(root / "main.py"), "--image", str(SAMPLE_IMAGE), "--k", "5",
+                           "--max-pixels", str(width * height)],  # exactly at the limit: in
                           env=env, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("image window: coffee.png — ClusterLab image mode;")

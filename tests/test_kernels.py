@@ -110,9 +110,9 @@ def test_blocks_stay_compact_when_one_point_is_far_away(monkeypatch):
     means = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0], [6.0, 6.0]])
     X = np.concatenate([rng.normal(m, 1.0, size=(10_000, 2)) for m in means])
     X[123] = [1e5, -1e5]
-    assert _mixed_fraction(X, means) < 0.15
+    assert _mixed_fraction(X, means) < 0.05  # 0.016 measured
     monkeypatch.setattr(_blocks, "_TAIL", 0.0)  # grid over the bounding box: the outlier's way
-    assert _mixed_fraction(X, means) > 0.5
+    assert _mixed_fraction(X, means) > 0.2  # 0.29 measured
 
 
 @settings(max_examples=40, deadline=None)
