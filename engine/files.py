@@ -365,9 +365,16 @@ def atomic_output(path, keep_suffix=True):
 
 def atomic_write_bytes(path, data):
     """Write ``data`` to ``path`` via a temporary file and rename: never a half-written file."""
+    atomic_write_pieces(path, (data,))
+
+
+def atomic_write_pieces(path, pieces):
+    """``atomic_write_bytes`` of the bytes ``pieces`` yields one after the other (they may be
+    made as they are written; an exception while making them leaves ``path`` as it was)."""
     with atomic_output(path, keep_suffix=False) as tmp:  # ".NAME.XXXXXXXX.tmp": no "*.json" matches it
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            for piece in pieces:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
 

@@ -10,12 +10,13 @@ a bad file raises one ValueError naming the problem and changes nothing.
 
 import base64
 import json
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .agreement import check_truth
-from .files import atomic_write_text, read_json
+from .files import atomic_write_pieces, read_json
 from .projection import Projection, default_projection
 from .registry import DEFAULT_ALGORITHM, check_algorithm
 from .sampling import Mixture
@@ -26,9 +27,10 @@ from .validation import check_centres, check_data
 
 SESSION_FORMAT = "clusterlab-session"
 # Up to this many numbers an array is written as JSON lists (readable, diffable);
-# above, as base64 of little-endian float64: 1e6 points encode in ~30 ms instead of
-# ~2 s, which matters for the autosave on the UI thread.
-INLINE_NUMBERS_MAX = 200_000
+# above, as base64 of little-endian float64.  json.dumps holds the GIL, so the
+# autosave thread stalls the window while it writes lists: 20,000 numbers
+# (10,000 points) take ~20 ms; 200,000 took 270 ms, a visible hitch while playing.
+INLINE_NUMBERS_MAX = 20_000
 SESSION_VERSION = 1
 SESSION_DIM = 2  # an empty session's columns, and the sampling mixture's (it is drawn in the plane)
 
@@ -56,11 +58,13 @@ class SessionData:
         return Scenario.of_session(self.points, self.centres, self.algorithm, self.settings,
                                    self.init_method, self.seed)
 
-    def to_dict(self):
+    def to_dict(self, pack=None):
+        """The session as JSON values; ``pack(raw bytes) -> str`` may stand in for the base64
+        text of large arrays (``session_pieces``)."""
         return {
             "format": SESSION_FORMAT,
             "version": SESSION_VERSION,
-            "points": encode_array(self.points),
+            "points": encode_array(self.points, pack),
             "centres": self.centres.tolist(),
             "algorithm": self.algorithm,
             "settings": self.settings.to_dict(),
@@ -71,26 +75,63 @@ class SessionData:
             "sample_n": int(self.sample_n),
             "view": None if self.view is None else [float(v) for v in self.view],
             "display": self.display.to_dict(),
-            "truth": None if self.truth is None else encode_truth(self.truth),
+            "truth": None if self.truth is None else encode_truth(self.truth, pack),
             "names": None if self.names is None else [str(n) for n in self.names],
             "projection": None if self.projection is None else self.projection.to_dict(),
         }
 
 
-def encode_array(arr):
+def _base64(raw):
+    return base64.b64encode(raw).decode("ascii")
+
+
+def encode_array(arr, pack=None):
+    """A list of lists, or, above ``INLINE_NUMBERS_MAX`` numbers, {shape, dtype, base64} of the
+    little-endian float64 bytes (``pack``, when given, makes the base64 text)."""
     arr = np.ascontiguousarray(arr, dtype="<f8")
     if arr.size <= INLINE_NUMBERS_MAX:
         return arr.tolist()
-    return {"shape": list(arr.shape), "dtype": "<f8",
-            "base64": base64.b64encode(arr.tobytes()).decode("ascii")}
+    return {"shape": list(arr.shape), "dtype": "<f8", "base64": (pack or _base64)(arr.reshape(-1).view(np.uint8))}
 
 
-def encode_truth(truth):
+def encode_truth(truth, pack=None):
     """z as a JSON list of ints, or packed like ``encode_array`` (little-endian int32) when long."""
     truth = np.ascontiguousarray(truth, dtype="<i4")
     if truth.size <= INLINE_NUMBERS_MAX:
         return truth.tolist()
-    return {"shape": [len(truth)], "dtype": "<i4", "base64": base64.b64encode(truth.tobytes()).decode("ascii")}
+    return {"shape": [len(truth)], "dtype": "<i4", "base64": (pack or _base64)(truth.view(np.uint8))}
+
+
+# Bytes per base64 call (a multiple of 3, so the pieces join into one base64 text): ~1 ms each
+_BASE64_CHUNK = 3 * 2**18
+
+
+def session_pieces(data, extra=None):
+    """The session file's bytes, in pieces (``to_dict`` and ``extra`` fields, as JSON).
+
+    Every numpy, json and base64 call holds the GIL, and the autosave thread writes beside a
+    playing window: at 1e6 points, json.dumps of the base64 text alone held it for 80 ms,
+    encoding it for 56 ms.  Here json.dumps sees placeholders, and the large arrays' base64 is
+    made ~1 ms at a time as the pieces are written.
+    """
+    packed, token = [], os.urandom(8).hex()  # no text of the session can hold the placeholders
+
+    def placeholder(i):
+        return f"packed-{token}-{i}"
+
+    def pack(raw):
+        packed.append(raw)
+        return placeholder(len(packed) - 1)
+
+    obj = data.to_dict(pack)
+    obj.update(extra or {})
+    text = json.dumps(obj, allow_nan=False) + "\n"
+    for i, raw in enumerate(packed):
+        head, text = text.split(placeholder(i), 1)
+        yield head.encode("utf-8")
+        for start in range(0, len(raw), _BASE64_CHUNK):
+            yield base64.b64encode(raw[start:start + _BASE64_CHUNK])
+    yield text.encode("utf-8")
 
 
 def decode_truth(value, n_points):
@@ -125,7 +166,7 @@ def decode_array(value, what):
 
 def save_session(path, data):
     """Write atomically (temporary file, then rename): a crash never leaves half a session."""
-    atomic_write_text(path, json.dumps(data.to_dict(), allow_nan=False) + "\n")
+    atomic_write_pieces(path, session_pieces(data))
 
 
 def _require(obj, key, kind, path):

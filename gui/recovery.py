@@ -8,15 +8,14 @@ next start every orphaned copy is offered back.  A window deletes only its own
 copy, and only when its work was saved or deliberately discarded.
 """
 
-import json
 import os
 import uuid
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile
 
-from engine.files import atomic_write_text, read_json
-from engine.session_file import session_from_dict
+from engine.files import atomic_write_pieces, read_json
+from engine.session_file import session_from_dict, session_pieces
 
 PREFIX = "recovery-"  # earlier versions' one shared "recovery-session.json" matches too
 
@@ -52,10 +51,9 @@ class RecoveryCopy:
         self._lock = lock
 
     def write(self, data, source_path=None):
-        obj = data.to_dict()
-        obj["recovery_of"] = None if source_path is None else str(source_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps(obj, allow_nan=False))
+        recovery_of = None if source_path is None else str(source_path)
+        atomic_write_pieces(self.path, session_pieces(data, {"recovery_of": recovery_of}))
 
     def clear(self):
         """The work was saved or discarded: the copy goes."""

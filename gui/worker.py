@@ -446,7 +446,8 @@ def configure_threads():
 
     The worker's kernels release the GIL, but the Python between them needs it
     back; with CPython's default 5 ms switch interval a busy UI thread made
-    each frame wait tens of milliseconds for it (measured: 1e5 points went
-    from 8 to N frames/s with 0.5 ms).
+    each frame wait tens of milliseconds for it.  The same holds for any other
+    thread: one C call that holds the GIL (json.dumps of a large list, say)
+    stalls the window for its whole length (``session_file.session_pieces``).
     """
     sys.setswitchinterval(0.0005)

@@ -230,3 +230,30 @@ def test_field_covers_the_viewport_at_a_third_of_its_pixels():
         assert img.shape[0] * 3 >= 800 and img.shape[1] * 3 >= 1280
         assert img.shape[0] * 3 < 800 + 6 and img.shape[1] * 3 < 1280 + 6
         assert len(np.unique(img)) > 10  # a field, not a flat fill
+
+
+def test_the_overlay_is_drawn_again_only_when_it_changes_and_is_never_stale(window, qtbot, three_blobs):
+    """The canvas keeps the drawn overlay (ellipses, centres, labels) while neither it nor the view
+    changes; whatever it reuses must be the picture a fresh drawing gives."""
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em")
+    item = window.canvas.scene_item
+    view = window.canvas.viewport()
+
+    def grab_twice():
+        qtbot.wait(30)
+        cached = view.grab().toImage()
+        item._overlay_image = None  # forget it: drawn afresh
+        fresh = view.grab().toImage()
+        return cached, fresh
+
+    for _ in range(5):  # the initialisation, then E-step, M-step, ... one key at a time
+        QTest.keyClick(window, Qt.Key.Key_Right)
+        wait_idle(qtbot, s)
+        cached, fresh = grab_twice()
+        assert cached == fresh, f"half-step {s.index}: the reused overlay differs from a fresh one"
+    drawn, paints = item.overlay_paints, item.paints
+    for _ in range(4):
+        view.repaint()  # nothing changed: the same overlay, reused
+    assert item.paints >= paints + 4 and item.overlay_paints == drawn
+    window.canvas.viewbox.translateBy(x=0.5)  # a pan moves every ellipse: drawn again
+    qtbot.waitUntil(lambda: item.overlay_paints > drawn, timeout=5000)

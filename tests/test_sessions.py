@@ -62,6 +62,28 @@ def test_large_sessions_pack_their_points(tmp_path, monkeypatch):
         load_session(path)
 
 
+def test_large_arrays_are_written_in_small_pieces(tmp_path, monkeypatch):
+    """The autosave thread writes beside a playing window: no one call may hold the GIL for the
+    whole base64 text, and the file is still the JSON of ``to_dict``, byte for byte."""
+    import engine.session_file as sf
+    monkeypatch.setattr(sf, "_BASE64_CHUNK", 3 * 64)
+    rng = np.random.default_rng(2)
+    n = 3 * sf.INLINE_NUMBERS_MAX  # points and truth both packed
+    data = SessionData(points=rng.normal(size=(n, 2)), centres=np.zeros((1, 2)), truth=rng.integers(0, 3, n),
+                       names=("x", "packed-0 y"))
+    pieces = list(sf.session_pieces(data, {"recovery_of": "a.json"}))
+    # base64 of at most 3 * 64 bytes each, but for the JSON before, between and after the two arrays
+    assert sum(len(p) > 4 * 64 for p in pieces) <= 3
+    assert len(pieces) > n * 16 // (3 * 64)
+    expected = {**data.to_dict(), "recovery_of": "a.json"}
+    assert b"".join(pieces).decode() == json.dumps(expected, allow_nan=False) + "\n"
+    save_session(tmp_path / "s.json", data)
+    back = load_session(tmp_path / "s.json")
+    np.testing.assert_array_equal(back.points, data.points)
+    np.testing.assert_array_equal(back.truth, data.truth)
+    assert back.names == ("x", "packed-0 y")
+
+
 def _write(tmp_path, text, name="bad.json"):
     path = tmp_path / name
     path.write_text(text) if isinstance(text, str) else path.write_bytes(text)
