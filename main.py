@@ -296,8 +296,8 @@ def cmd_quantise(args):
     for path, document in zip(traces, documents):
         write_trace(path, document)
     if strip is not None:
-        from gui.image_export import save_qimage
-        save_qimage(strip, args.strip)
+        from gui.export import write_png
+        write_png(strip, args.strip)
     height, width = rgb.shape[:2]
     written = outs + [p for p in traces if p] + ([args.strip] if args.strip else [])
     features = space.describe().replace("λ", "lambda").replace("·", "*")  # stdout may not be UTF-8

@@ -32,7 +32,8 @@ import numpy as np
 
 from .colour_space import lab_to_srgb, srgb_to_lab
 from .data import Dataset
-from .files import atomic_output, check_memory, read_regular_bytes
+from .files import check_memory, read_regular_bytes
+from .png import write_png
 from .registry import DEFAULT_ALGORITHM
 from .scenario import Scenario
 from .settings import DEFAULT_INIT, Limit
@@ -220,11 +221,8 @@ def boundary_mask(labels):
 
 
 def save_png(path, pixels):
-    """Write (H, W, 3) uint8 pixels as a PNG, atomically (``files.atomic_output``)."""
-    from PIL import Image
-
-    with atomic_output(path) as tmp:
-        Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), "RGB").save(tmp, format="PNG")
+    """Write (H, W, 3) uint8 pixels as a PNG, atomically (``png.write_png``)."""
+    write_png(path, np.asarray(pixels, dtype=np.uint8))
 
 
 def preview_grid(height, width, longest):

@@ -10,12 +10,13 @@ Both are written through ``engine.files.atomic_output``.
 import io
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF
+from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
 from engine.files import atomic_output
+from engine.png import png_bytes
 
-from .export import _check_writable, _progress
+from .export import _check_writable, _progress, png_of
 
 DECK_SUFFIXES = (".pptx", ".pdf")
 # 16:9 slides, PowerPoint's widescreen size: 13.333 x 7.5 inches
@@ -44,13 +45,7 @@ def export_deck(renderer, path, indices, progress=None, cancel=None):
 
 
 def _png_bytes(image):
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
-        raise ValueError("could not encode a slide's picture as PNG")
-    buffer.close()
-    return bytes(data.data())
+    return png_bytes(*png_of(image))
 
 
 def export_pptx(renderer, path, indices, progress=None, cancel=None):

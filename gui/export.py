@@ -36,6 +36,7 @@ from engine.captions import format_value, in_sentence, short_caption, state_capt
 from engine.data import Dataset
 from engine.description import INIT_PHASE
 from engine.files import atomic_output
+from engine.png import write_png as engine_write_png
 from engine.projection import default_projection
 from engine.settings import DEFAULT_PANELS, FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
 
@@ -63,7 +64,6 @@ SVG_VECTOR_MAX_POINTS = 5_000  # above this an SVG embeds the points as one imag
 MIN_AREA_PX = 8  # a drawing area smaller than this is refused, never painted
 FRAME_MARGIN = 0.03  # fitting the data and centres: this fraction of their extent on each side
 RENDER_THREADS = max(2, min(os.cpu_count() or 2, 8))  # painting and encoding frames in parallel
-PNG_QUALITY = 80  # Qt's PNG "quality" 80 is zlib level 1
 FIELD_WASH = 0.28  # the field's colours, washed towards white as on the canvas (gui/worker.py)
 # the cost plot: one marker shape per objective (the primary first), coloured by phase
 OBJECTIVE_MARKERS = ("circle", "diamond", "square", "triangle")
@@ -723,12 +723,25 @@ def _progress(callback, done, total, cancel):
         callback(done, total)
 
 
+def qimage_pixels(image):
+    """A QImage's pixels as (H, W, 3) uint8 RGB, or (H, W, 4) straight-alpha RGBA when some pixel
+    is not opaque (a transparent export)."""
+    rgba = image.hasAlphaChannel()
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888 if rgba else QImage.Format.Format_RGB888)
+    w, h, channels = image.width(), image.height(), 4 if rgba else 3
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes()).reshape(h, -1)
+    pixels = rows[:, :channels * w].reshape(h, w, channels).copy()  # the QImage's memory goes with it
+    return pixels[:, :, :3] if rgba and pixels[:, :, 3].min() == 255 else pixels
+
+
+def png_of(image):
+    """(pixels, dots per metre) of a QImage for ``engine.png``: its density kept, as Qt's PNGs had."""
+    return qimage_pixels(image), (image.dotsPerMeterX(), image.dotsPerMeterY())
+
+
 def write_png(image, path):
-    """``image`` (a QImage) to ``path`` as PNG, atomically.  zlib level 1 (Qt's quality 80): a
-    slide frame compresses within 10% of the default level in about half the time."""
-    with atomic_output(path) as tmp:
-        if not image.save(str(tmp), "PNG", PNG_QUALITY):
-            raise ValueError(f"{path}: could not write the PNG")
+    """``image`` (a QImage) to ``path`` as PNG, atomically (``engine.png``: fast, and in parallel)."""
+    engine_write_png(path, *png_of(image))
 
 
 def render_in_parallel(renderer, indices, finish, progress=None, cancel=None):
@@ -898,9 +911,7 @@ def export_strip(renderer, path, indices, cols=None, progress=None, cancel=None)
     finally:
         o.caption, o.legend, o.cost_plot, renderer.scale_floor = saved
         painter.end()
-    with atomic_output(path) as tmp:
-        if not strip.save(str(tmp), "PNG"):
-            raise ValueError(f"{path}: could not write the image")
+    write_png(strip, path)
     _progress(progress, len(indices), len(indices), cancel)
     return Path(path), (rows, cols)
 

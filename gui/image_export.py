@@ -5,7 +5,6 @@ import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from engine.files import atomic_output
 from engine.image import to_uint8
 
 from .export import fit_text
@@ -50,10 +49,3 @@ def strip_image(original, panels, panel_width=None):
     finally:
         painter.end()
     return strip
-
-
-def save_qimage(image, path):
-    """Write a QImage as PNG, atomically (``engine.files.atomic_output``)."""
-    with atomic_output(path) as tmp:
-        if not image.save(str(tmp), "PNG"):
-            raise ValueError(f"{path}: could not write the image")

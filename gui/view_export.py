@@ -5,17 +5,14 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
-from engine.files import atomic_output
+from .export import write_png
 
 
 def save_widget_png(widget, path):
     """``widget`` as drawn now, to ``path`` (PNG); ValueError when it cannot be written."""
     if not str(path).lower().endswith(".png"):
         path = f"{path}.png"
-    image = widget.grab()
-    with atomic_output(path) as tmp:
-        if not image.save(str(tmp), "PNG"):
-            raise ValueError(f"{path}: could not write the PNG")
+    write_png(widget.grab().toImage(), path)
     return Path(path)
 
 
