@@ -17,6 +17,7 @@ from .files import atomic_write_pieces
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _LEVEL = 1
+_BAND_BYTES = 1 << 22  # rows are filtered and compressed ~4 MB at a time: memory stays flat
 _IDAT_BYTES = 1 << 23  # compressed bytes per IDAT chunk (any size up to 2**31 - 1 is valid)
 _COLOUR_TYPE = {3: 2, 4: 6}  # channels -> PNG colour type (RGB, RGBA)
 
@@ -38,13 +39,14 @@ def png_pieces(pixels, dots_per_metre=None):
     if dots_per_metre is not None:
         x, y = (max(1, min(int(round(d)), 2**31 - 1)) for d in dots_per_metre)
         yield _chunk(b"pHYs", struct.pack(">IIB", x, y, 1))
-    rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)  # column 0: filter type 0 (none)
-    rows[:, 1:] = pixels.reshape(height, width * channels)
     compressor = zlib.compressobj(_LEVEL)
     pending = b""
-    band = max(1, (1 << 22) // rows.shape[1])  # ~4 MB of rows per call: memory stays flat
+    band = max(1, _BAND_BYTES // (1 + width * channels))
+    rows = np.zeros((band, 1 + width * channels), dtype=np.uint8)  # column 0: filter type 0 (none)
     for start in range(0, height, band):
-        pending += compressor.compress(rows[start:start + band])
+        n = min(band, height - start)
+        rows[:n, 1:] = pixels[start:start + n].reshape(n, width * channels)
+        pending += compressor.compress(rows[:n])
         while len(pending) >= _IDAT_BYTES:
             yield _chunk(b"IDAT", pending[:_IDAT_BYTES])
             pending = pending[_IDAT_BYTES:]

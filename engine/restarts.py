@@ -265,6 +265,7 @@ def _kmeans_restarts(algorithm, dataset, indices, seeds, starts):
         if algorithm.converged_after_responsibility(pass_stats, t):
             final = dataclasses.replace(final, converged=True)
             n_iter, stopped, final_labels = t - 1, CONVERGED, labels[r]
+            _blocks.materialise_labels(block_label[r], final_labels)
         else:  # max_iter assignment steps: the run ends with their refit
             final = algorithm.refit_step(pass_stats, final)
             n_iter, stopped = t, MAX_ITER

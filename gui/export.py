@@ -709,13 +709,6 @@ def _check_writable(folder):
         raise ValueError(f"cannot write to {folder}: {exc.strerror}") from None
 
 
-def _qimage_to_pil(img):
-    img = img.convertToFormat(QImage.Format.Format_RGBA8888)
-    w, h = img.width(), img.height()
-    data = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.sizeInBytes()).reshape(h, img.bytesPerLine())
-    return PILImage.frombytes("RGBA", (w, h), data[:, :4 * w].tobytes())
-
-
 def _progress(callback, done, total, cancel):
     if cancel is not None and cancel.is_set():
         raise ExportCancelled()
@@ -787,14 +780,18 @@ def export_frames(renderer, folder, indices, fmt="png", progress=None, cancel=No
     return paths
 
 
+def _gif_pixels(image):
+    """A frame as a Pillow RGB image (a GIF has no partial transparency)."""
+    return PILImage.fromarray(np.ascontiguousarray(qimage_pixels(image)[:, :, :3]))
+
+
 def _gif_palette(renderer, indices):
     """One palette for the whole GIF, from its first and last frames side by side: every frame
-    then maps onto it (fast, in parallel) and the colours never flicker from frame to frame."""
-    w, h = renderer.options.width, renderer.options.height
-    ends = [_qimage_to_pil(renderer.image(index)).convert("RGB") for index in (indices[0], indices[-1])]
-    both = PILImage.new("RGB", (w, 2 * h))
-    both.paste(ends[0], (0, 0))
-    both.paste(ends[1], (0, h))
+    then maps onto it (fast, in parallel) and the colours never flicker from frame to frame.
+    Every other pixel of every other row is enough to find the colours, in a quarter of the time
+    (median cut over two 1080p frames took 0.65 s)."""
+    ends = [qimage_pixels(renderer.image(index))[::2, ::2, :3] for index in (indices[0], indices[-1])]
+    both = PILImage.fromarray(np.ascontiguousarray(np.concatenate(ends)))
     return both.quantize(colors=255, method=PILImage.Quantize.MEDIANCUT)
 
 
@@ -812,7 +809,7 @@ def export_gif(renderer, path, indices, fps=4.0, loop=0, progress=None, cancel=N
 
     def quantised(i, image):
         # mapped as we go: 100 RGBA frames at 1080p would hold 800 MB
-        return _qimage_to_pil(image).convert("RGB").quantize(palette=palette, dither=PILImage.Dither.NONE)
+        return _gif_pixels(image).quantize(palette=palette, dither=PILImage.Dither.NONE)
 
     frames = list(render_in_parallel(renderer, indices, quantised, progress, cancel))
     with atomic_output(path) as tmp:
@@ -839,7 +836,7 @@ def export_mp4(renderer, path, indices, fps=4.0, progress=None, cancel=None):
                                     pixelformat="yuv420p")
         try:
             for frame in render_in_parallel(renderer, indices,
-                                            lambda i, image: np.asarray(_qimage_to_pil(image).convert("RGB")),
+                                            lambda i, image: np.ascontiguousarray(qimage_pixels(image)[:, :, :3]),
                                             progress, cancel):
                 writer.append_data(frame)
         finally:

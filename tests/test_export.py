@@ -183,13 +183,13 @@ def test_export_dialog_offers_canvas_scales(qtbot):
 def test_cost_plot_labels_are_not_clipped(qapp):
     """Long objective values ("4.016e+05") fit left of the axis instead of running off the frame."""
     from engine.scenario import Scenario
-    from gui.export import ExportOptions, FrameRenderer, _qimage_to_pil
+    from gui.export import ExportOptions, FrameRenderer, qimage_pixels
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 2)) * 10.0
     run = Scenario(points=X, algorithm="kmeans", n_clusters=3, seed=1).start().run(6)
     assert max(s.cost for s in run.history[1:]) > 1e5  # printed in e-notation
     img = FrameRenderer(run, ExportOptions(width=900, height=500, cost_plot=True)).image(len(run.history) - 1)
-    rgb = np.asarray(_qimage_to_pil(img).convert("RGB"))
+    rgb = qimage_pixels(img)[:, :, :3]
     band = rgb[int(0.73 * 500):, :3].astype(int)  # the cost plot's first three pixel columns
     assert band.min() > 200, "ink at the frame's left edge: a tick label is clipped"
     labels = rgb[int(0.73 * 500):, 3:120].astype(int)
@@ -211,8 +211,8 @@ def test_export_dialog_offers_a_deck_and_panels(qtbot):
 # -- the frame on screen, framed for a slide ----------------------------------------
 
 def _rgb(img):
-    from gui.export import _qimage_to_pil
-    return np.asarray(_qimage_to_pil(img).convert("RGB")).astype(int)
+    from gui.export import qimage_pixels
+    return qimage_pixels(img)[:, :, :3].astype(int)
 
 
 def _kmeans_run(three_blobs, n_iter=None):

@@ -324,6 +324,7 @@ def test_block_pass_never_reads_an_unset_label_when_every_distance_overflows():
         for _ in range(3):
             _blocks.block_assignment_pass(pb.XS, pb.box_min, pb.box_max, pb.block_sums, centres,
                                           centres, block_label, labels, stats)
+            _blocks.materialise_labels(block_label, labels)
             assert labels.min() >= 0 and labels.max() < 3, (labels.min(), labels.max())
         print("ok")
     """)

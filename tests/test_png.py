@@ -17,9 +17,10 @@ def test_pillow_reads_back_the_same_pixels(shape):
         np.testing.assert_array_equal(np.asarray(image), pixels)
 
 
-def test_large_images_span_several_idat_chunks_and_keep_their_density(monkeypatch, tmp_path):
+def test_large_images_go_in_bands_and_several_idat_chunks_and_keep_their_density(monkeypatch, tmp_path):
     import engine.png as png
     monkeypatch.setattr(png, "_IDAT_BYTES", 1000)
+    monkeypatch.setattr(png, "_BAND_BYTES", 5000)  # 11 rows a band: 19 bands, the last one short
     pixels = np.random.default_rng(1).integers(0, 256, (200, 150, 3), dtype=np.uint8)
     data = b"".join(png_pieces(pixels, dots_per_metre=(3780, 7559.6)))
     assert data.count(b"IDAT") > 50
