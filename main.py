@@ -270,7 +270,8 @@ def cmd_quantise(args):
     outs, traces = output_paths(args.out, ks), output_paths(args.trace, ks)
     check_outputs(outs + traces + [args.strip], [args.image])
     settings = settings_from_args(args)
-    rgb = load_image(args.image, args.max_pixels or DEFAULT_MAX_PIXELS)  # every bad input fails here, before anything is written
+    # every bad input fails here, before anything is written
+    rgb = load_image(args.image, args.max_pixels or DEFAULT_MAX_PIXELS)
     data = pixel_dataset(rgb, space)
     images, documents, lines = [], [], []
     for k in ks:
@@ -296,8 +297,8 @@ def cmd_quantise(args):
     for path, document in zip(traces, documents):
         write_trace(path, document)
     if strip is not None:
-        from gui.export import write_png
-        write_png(strip, args.strip)
+        from gui.export import write_qimage_png
+        write_qimage_png(strip, args.strip, photo=True)
     height, width = rgb.shape[:2]
     written = outs + [p for p in traces if p] + ([args.strip] if args.strip else [])
     features = space.describe().replace("λ", "lambda").replace("·", "*")  # stdout may not be UTF-8

@@ -514,9 +514,10 @@ def lloyd_runs(XS, box_min, box_max, block_sums, centres, max_iter, block_label,
 
     centres : (R, K, D), the initial centres in; out, the centres of each run's last
     assignment step.  block_label (R, n_blocks) and labels (R, N): NOT_ASSIGNED / -1 in,
-    that step's labels out (as ``block_assignment_pass`` leaves them: ``materialise_labels``).  stats (R, K, D + 2) out: that step's [count, sum of (x - m_k),
-    sum of ||x - m_k||^2].  passes, last_changed (R,) out: assignment steps done, and how
-    many labels the last one changed.
+    that step's labels out (as ``block_assignment_pass`` leaves them: ``materialise_labels``).
+    stats (R, K, D + 2) out: that step's [count, sum of (x - m_k), sum of ||x - m_k||^2].
+    passes, last_changed (R,) out: assignment steps done, and how many labels the last one
+    changed.
     """
     R, K, D = centres.shape
     n_blocks = box_min.shape[0]

@@ -222,7 +222,7 @@ def boundary_mask(labels):
 
 def save_png(path, pixels):
     """Write (H, W, 3) uint8 pixels as a PNG, atomically (``png.write_png``)."""
-    write_png(path, np.asarray(pixels, dtype=np.uint8))
+    write_png(path, np.asarray(pixels, dtype=np.uint8), photo=True)
 
 
 def preview_grid(height, width, longest):

@@ -127,10 +127,11 @@ def session_pieces(data, extra=None):
     obj.update(extra or {})
     text = json.dumps(obj, allow_nan=False) + "\n"
     for i, raw in enumerate(packed):
-        head, text = text.split(placeholder(i), 1)
-        yield head.encode("utf-8")
+        head, text = text.split(f'"{placeholder(i)}"', 1)  # quoted: packed-..-1 is no prefix of ..-10
+        yield (head + '"').encode("utf-8")
         for start in range(0, len(raw), _BASE64_CHUNK):
             yield base64.b64encode(raw[start:start + _BASE64_CHUNK])
+        text = '"' + text
     yield text.encode("utf-8")
 
 

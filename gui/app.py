@@ -34,10 +34,10 @@ def open_window(args, ask_restore=None):
     """
     from .main_window import MainWindow
     from .session import SessionModel
-    from .worker import warm_up
+    from .worker import warm_up_then_freeze
     data = session_data_from_args(args)  # bad flags fail here, before a window opens
     session = SessionModel()
-    session.client.call(warm_up)  # compile / load kernels off the UI thread
+    warm_up_then_freeze(session.client)  # compile / load kernels off the UI thread
     window = MainWindow(session)  # sized to fit the screen's available area
     if window.cramped:
         window.showMaximized()  # a projector's 1024×768: all of it (a window manager obliging)

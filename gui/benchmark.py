@@ -60,7 +60,7 @@ def _play_window(n, k, algorithm, size, settings=None):
 
     from .main_window import MainWindow
     from .session import SessionModel
-    from .worker import warm_up
+    from .worker import warm_up_then_freeze
     app = _app()
     X, centres = benchmark_data(n, k)
     session = SessionModel()
@@ -73,7 +73,7 @@ def _play_window(n, k, algorithm, size, settings=None):
     session.set_points(X)
     session.set_centres(centres)
     window.canvas.fit_to_data()
-    session.client.call(warm_up)  # on the worker: parallel kernels never run from two threads
+    warm_up_then_freeze(session.client)  # as the app does; parallel kernels never run from two threads
     _wait(app, lambda: not session.busy and session.frame is not None
           and session.frame.run_id == session.run_id and session.frame.image is not None)
     return app, window
@@ -226,13 +226,13 @@ def window_gaps(n=1_000_000):
     from .export import ExportOptions
     from .main_window import MainWindow
     from .session import SessionModel
-    from .worker import warm_up
+    from .worker import warm_up_then_freeze
     app = _app()
     session = SessionModel()
     window = MainWindow(session)
     window.resize(1280, 800)
     window.show()
-    session.client.call(warm_up)
+    warm_up_then_freeze(session.client)
     _wait(app, lambda: not session.busy)
     result = {}
     with tempfile.TemporaryDirectory() as folder:

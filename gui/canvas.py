@@ -16,7 +16,7 @@ the axes are named after the columns (or the principal components) shown.
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel
 
 from engine.captions import point_reading, responsibility_snapshot
@@ -107,7 +107,10 @@ class SceneItem(pg.GraphicsObject):
         the overlay and the view are the same, else drawn again (into the same image if it fits)."""
         device = painter.device()
         ratio = device.devicePixelRatioF()
-        size = (round(device.width() * ratio), round(device.height() * ratio))
+        if isinstance(device, (QImage, QPixmap)):  # sized in device pixels already
+            size = (device.width(), device.height())
+        else:  # a widget: sized in logical pixels
+            size = (round(device.width() * ratio), round(device.height() * ratio))
         t = to_device
         key = (overlay_key(self._overlay), (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), size, ratio)
         cached = self._overlay_image

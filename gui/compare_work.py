@@ -28,7 +28,7 @@ from engine.description import INIT_PHASE
 from engine.registry import ALGORITHMS, describe
 from engine.run import FAILED
 
-from .export import ExportOptions, FrameRenderer, fit_view, write_png
+from .export import ExportOptions, FrameRenderer, fit_view, write_qimage_png
 from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
 
 STEP_SLICE_S = 0.1  # stepping time per call before the progress so far is shown
@@ -474,10 +474,10 @@ def render_job(comparison, names, iteration, width, height, display, ratio=1.0):
 
 
 def export_frame_job(comparison, names, iteration, path, width, height, display):
-    write_png(comparison.frame_image(names, iteration, width, height, display), path)
+    write_qimage_png(comparison.frame_image(names, iteration, width, height, display), path)
     return path
 
 
 def export_strip_job(comparison, names, iterations, path, width, height, display):
-    write_png(comparison.strip_image(names, iterations, width, height, display), path)
+    write_qimage_png(comparison.strip_image(names, iterations, width, height, display), path)
     return path

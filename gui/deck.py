@@ -14,9 +14,8 @@ from PySide6.QtCore import QMarginsF, QSizeF
 from PySide6.QtGui import QPageLayout, QPageSize, QPainter, QPdfWriter
 
 from engine.files import atomic_output
-from engine.png import png_bytes
 
-from .export import _check_writable, _progress, png_of
+from .export import _check_writable, _progress, qimage_png_pieces
 
 DECK_SUFFIXES = (".pptx", ".pdf")
 # 16:9 slides, PowerPoint's widescreen size: 13.333 x 7.5 inches
@@ -42,10 +41,6 @@ def export_deck(renderer, path, indices, progress=None, cancel=None):
     if suffix == ".pptx":
         return export_pptx(renderer, path, indices, progress, cancel)
     return export_pdf(renderer, path, indices, progress, cancel)
-
-
-def _png_bytes(image):
-    return png_bytes(*png_of(image))
 
 
 def export_pptx(renderer, path, indices, progress=None, cancel=None):
@@ -75,7 +70,7 @@ def export_pptx(renderer, path, indices, progress=None, cancel=None):
                 for run in paragraph.runs:
                     run.font.size = Pt(24)
                     run.font.bold = True
-            picture = io.BytesIO(_png_bytes(renderer.image(index, width, height)))
+            picture = io.BytesIO(b"".join(qimage_png_pieces(renderer.image(index, width, height))))
             slide.shapes.add_picture(picture, Inches(SIDE_IN), Inches(pic_top), Inches(pic_w_in), Inches(pic_h_in))
     finally:
         o.caption = saved

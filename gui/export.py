@@ -35,8 +35,8 @@ from engine.agreement import true_responsibilities
 from engine.captions import format_value, in_sentence, short_caption, state_caption
 from engine.data import Dataset
 from engine.description import INIT_PHASE
-from engine.files import atomic_output
-from engine.png import write_png as engine_write_png
+from engine.files import atomic_output, atomic_write_pieces
+from engine.png import png_pieces
 from engine.projection import default_projection
 from engine.settings import DEFAULT_PANELS, FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
 
@@ -673,7 +673,7 @@ class FrameRenderer:
 
     def save_png(self, index, path, prepared=None):
         _check_writable(Path(path).parent)
-        write_png(self.image(index, prepared=prepared), path)
+        write_qimage_png(self.image(index, prepared=prepared), path)
 
     def save_svg(self, index, path):
         _check_writable(Path(path).parent)
@@ -716,25 +716,40 @@ def _progress(callback, done, total, cancel):
         callback(done, total)
 
 
-def qimage_pixels(image):
-    """A QImage's pixels as (H, W, 3) uint8 RGB, or (H, W, 4) straight-alpha RGBA when some pixel
-    is not opaque (a transparent export)."""
+def _rgb_or_rgba(image):
+    """(the image converted to 8-bit RGB, or straight-alpha RGBA when some pixel is not opaque,
+    its pixels as an (H, W, 3 or 4) view of the converted image's memory).  The view holds no
+    reference to that image: it is valid only while the caller holds the first element."""
     rgba = image.hasAlphaChannel()
-    image = image.convertToFormat(QImage.Format.Format_RGBA8888 if rgba else QImage.Format.Format_RGB888)
-    w, h, channels = image.width(), image.height(), 4 if rgba else 3
-    rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes()).reshape(h, -1)
-    pixels = rows[:, :channels * w].reshape(h, w, channels).copy()  # the QImage's memory goes with it
-    return pixels[:, :, :3] if rgba and pixels[:, :, 3].min() == 255 else pixels
+    if rgba and image.format() in (QImage.Format.Format_ARGB32, QImage.Format.Format_ARGB32_Premultiplied):
+        # alpha is byte 3 of each little-endian 32-bit pixel: every one 255 means an opaque frame
+        argb = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+        rgba = argb.reshape(image.height(), -1)[:, 3:4 * image.width():4].min(initial=255) < 255
+    converted = image.convertToFormat(QImage.Format.Format_RGBA8888 if rgba else QImage.Format.Format_RGB888)
+    w, h, channels = converted.width(), converted.height(), 4 if rgba else 3
+    rows = np.frombuffer(converted.constBits(), dtype=np.uint8, count=converted.sizeInBytes()).reshape(h, -1)
+    return converted, rows[:, :channels * w].reshape(h, w, channels)
 
 
-def png_of(image):
-    """(pixels, dots per metre) of a QImage for ``engine.png``: its density kept, as Qt's PNGs had."""
-    return qimage_pixels(image), (image.dotsPerMeterX(), image.dotsPerMeterY())
+def qimage_pixels(image):
+    """A QImage's pixels, a copy: (H, W, 3) uint8 RGB, or (H, W, 4) straight-alpha RGBA when some
+    pixel is not opaque (a transparent export)."""
+    converted, pixels = _rgb_or_rgba(image)  # the view lives in ``converted``: copied while it is held
+    return pixels.copy()
 
 
-def write_png(image, path):
-    """``image`` (a QImage) to ``path`` as PNG, atomically (``engine.png``: fast, and in parallel)."""
-    engine_write_png(path, *png_of(image))
+def qimage_png_pieces(image, photo=False):
+    """A QImage as PNG file pieces (``engine.png``), its pixel density kept as Qt's PNGs had it.
+    Encoded straight from the converted image (kept alive here): no further full-size copy."""
+    converted, pixels = _rgb_or_rgba(image)
+    yield from png_pieces(pixels, (image.dotsPerMeterX(), image.dotsPerMeterY()), photo)
+    del converted
+
+
+def write_qimage_png(image, path, photo=False):
+    """``image`` (a QImage) to ``path`` as PNG, atomically: fast, and in parallel (zlib lets go
+    of the GIL).  ``photo``: rows filtered for a photograph (``engine.png``)."""
+    atomic_write_pieces(path, qimage_png_pieces(image, photo))
 
 
 def render_in_parallel(renderer, indices, finish, progress=None, cancel=None):
@@ -774,7 +789,7 @@ def export_frames(renderer, folder, indices, fmt="png", progress=None, cancel=No
             renderer.save_svg(index, paths[i])
         _progress(progress, len(indices), len(indices), cancel)
         return paths
-    for _ in render_in_parallel(renderer, indices, lambda i, image: write_png(image, paths[i]), progress,
+    for _ in render_in_parallel(renderer, indices, lambda i, image: write_qimage_png(image, paths[i]), progress,
                                 cancel):
         pass
     return paths
@@ -908,7 +923,7 @@ def export_strip(renderer, path, indices, cols=None, progress=None, cancel=None)
     finally:
         o.caption, o.legend, o.cost_plot, renderer.scale_floor = saved
         painter.end()
-    write_png(strip, path)
+    write_qimage_png(strip, path)
     _progress(progress, len(indices), len(indices), cancel)
     return Path(path), (rows, cols)
 

@@ -300,7 +300,7 @@ def run_image_mode(app, args):
     from engine.command_line import settings_from_args
     from engine.image import DEFAULT_MAX_PIXELS, image_size
 
-    from .worker import warm_up
+    from .worker import warm_up_then_freeze
     for flag, value in (("a session file", getattr(args, "session", None)), ("--data", args.data),
                         ("--sample", args.sample), ("--centres", args.centres), ("--weights", args.weights),
                         ("--covariances", args.covariances)):
@@ -310,7 +310,7 @@ def run_image_mode(app, args):
     image_size(args.image, max_pixels)  # a missing, empty or non-image file, or a bomb: exit 2 at once
     session = ImageSession()
     session.max_pixels = max_pixels
-    session.client.call(warm_up)  # compile / load kernels off the UI thread
+    warm_up_then_freeze(session.client)  # compile / load kernels off the UI thread
     session.algorithm, session.settings = args.algorithm, settings_from_args(args)
     session.init_method, session.seed = args.init, args.seed
     if args.k is not None:

@@ -253,12 +253,12 @@ class PixelWork:
     def save_strip(self, ks, algorithm, settings, init, seed, path):
         """The lecture's strip: a run to the end for each K in ``ks`` from ``init`` with ``seed``, one
         panel each, then the original; returns the path."""
-        from .export import write_png
+        from .export import write_qimage_png
         from .image_export import strip_image
         space = self.features.space
         panels = []
         for k in ks:
             _, _, image = quantise(self.data, space, self.rgb.shape, k, algorithm, settings, init, seed)
             panels.append((f"K = {k}", image))
-        write_png(strip_image(self.rgb, panels), path)
+        write_qimage_png(strip_image(self.rgb, panels), path, photo=True)
         return path

@@ -5,14 +5,14 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
-from .export import write_png
+from .export import write_qimage_png
 
 
 def save_widget_png(widget, path):
     """``widget`` as drawn now, to ``path`` (PNG); ValueError when it cannot be written."""
     if not str(path).lower().endswith(".png"):
         path = f"{path}.png"
-    write_png(widget.grab().toImage(), path)
+    write_qimage_png(widget.grab().toImage(), path)
     return Path(path)
 
 

@@ -439,11 +439,22 @@ def warm_up():
     wash(point_colours(2, n_points=4))
     pack_argb(hex_to_rgb(UNASSIGNED_HEX))
     cluster_rgb(3)
-    # What exists now (modules, compiled kernels, the window) lives as long as the app; a full
-    # collection scanned it all again every so often while playing: the window stuck ~140 ms.
-    gc.collect()
-    gc.freeze()
     return True
+
+
+def warm_up_then_freeze(client):
+    """``warm_up`` on ``client``'s worker; once it is done, what exists then (modules, compiled
+    kernels, the window) is frozen out of the garbage collector, on the UI thread.  It lives as
+    long as the app, and a full collection scanned it all again every so often while playing:
+    the window stuck for ~140 ms."""
+    generation = client.call(warm_up)
+
+    def on_called(answered, result, error):
+        if answered == generation:
+            client.sigCalled.disconnect(on_called)
+            gc.collect()
+            gc.freeze()
+    client.sigCalled.connect(on_called)
 
 
 def configure_threads():

@@ -294,3 +294,17 @@ def test_whole_window_screenshot(window, qtbot, tmp_path, three_blobs):
     assert image.width() >= 1000
     colours = {image.pixel(x, y) for x in range(0, image.width(), 23) for y in range(0, image.height(), 23)}
     assert len(colours) > 20
+
+
+def test_what_exists_once_the_kernels_are_warm_is_frozen_out_of_the_collector(window, qtbot):
+    """A full collection of everything loaded at start stalled a playing window for ~140 ms."""
+    import gc
+
+    from gui.worker import warm_up_then_freeze
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        warm_up_then_freeze(window.session.client)
+        qtbot.waitUntil(lambda: gc.get_freeze_count() > 10_000, timeout=60000)
+    finally:
+        gc.unfreeze()  # the other tests' objects stay collectable

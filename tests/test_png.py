@@ -44,7 +44,7 @@ def test_qt_reads_back_an_exported_qimage_opaque_and_transparent(qapp, tmp_path)
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QColor, QImage
 
-    from gui.export import qimage_pixels, write_png as write_qimage
+    from gui.export import qimage_pixels, write_qimage_png as write_qimage
     opaque = QImage(31, 17, QImage.Format.Format_ARGB32_Premultiplied)
     opaque.fill(QColor(10, 200, 30))
     opaque.setPixelColor(3, 4, QColor(255, 0, 128))
@@ -61,3 +61,40 @@ def test_qt_reads_back_an_exported_qimage_opaque_and_transparent(qapp, tmp_path)
             a, b = image.pixelColor(x, y), back.pixelColor(x, y)
             assert (a.red(), a.green(), a.blue(), a.alpha()) == pytest.approx(
                 (b.red(), b.green(), b.blue(), b.alpha()), abs=1), (name, x, y)
+
+
+def _chunks(data):
+    """(type, body) of every chunk, each CRC checked as the PNG specification defines it."""
+    import struct
+    import zlib
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    at, out = 8, []
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        (crc,) = struct.unpack(">I", data[at + 8 + length:at + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        out.append((kind, body))
+        at += 12 + length
+    return out
+
+
+@pytest.mark.parametrize("photo", [False, True])
+def test_every_chunk_is_well_formed_and_the_rows_decode(monkeypatch, photo):
+    import zlib
+
+    import engine.png as png
+    monkeypatch.setattr(png, "_IDAT_BYTES", 777)
+    monkeypatch.setattr(png, "_BAND_BYTES", 3000)
+    pixels = np.random.default_rng(3).integers(0, 256, (57, 40, 4), dtype=np.uint8)
+    chunks = _chunks(png_bytes(pixels, dots_per_metre=(0, 0), photo=photo))
+    kinds = [kind for kind, _ in chunks]
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"pHYs" not in kinds  # density unknown: left out
+    assert set(kinds[1:-1]) == {b"IDAT"} and len(kinds) > 10
+    raw = np.frombuffer(zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT")), np.uint8)
+    rows = raw.reshape(57, 1 + 40 * 4)
+    assert set(rows[:, 0]) == {2 if photo else 0}  # one filter type for every row
+    decoded = rows[:, 1:].copy()
+    if photo:  # "Up": each row adds the decoded row above, modulo 256
+        decoded = np.cumsum(decoded, axis=0, dtype=np.uint64).astype(np.uint8)
+    np.testing.assert_array_equal(decoded.reshape(57, 40, 4), pixels)

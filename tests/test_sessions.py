@@ -322,3 +322,17 @@ def test_main_opens_a_session_file(tmp_path, three_blobs):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "s.json" in result.stdout and "360 points, 3 centres, em" in result.stdout
+
+
+def test_a_session_that_cannot_be_written_leaves_the_old_file_and_no_temporary(tmp_path, three_blobs):
+    """json.dumps refuses NaN while the pieces are made, inside the atomic write: nothing changes."""
+    path = tmp_path / "lecture.json"
+    save_session(path, example_data(three_blobs))
+    before = path.read_bytes()
+    bad = example_data(three_blobs)
+    bad.centres = bad.centres.copy()
+    bad.centres[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        save_session(path, bad)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["lecture.json"]
