@@ -98,3 +98,20 @@ def test_every_chunk_is_well_formed_and_the_rows_decode(monkeypatch, photo):
     if photo:  # "Up": each row adds the decoded row above, modulo 256
         decoded = np.cumsum(decoded, axis=0, dtype=np.uint64).astype(np.uint8)
     np.testing.assert_array_equal(decoded.reshape(57, 40, 4), pixels)
+
+
+def test_qimage_pixels_are_a_copy_that_outlives_the_conversion(qapp):
+    """The converted image's memory is freed once the pixels are taken: they must be a copy
+    (a view of it crashed the GIF export, the frames being 1080p)."""
+    from PySide6.QtGui import QImage
+
+    from gui.export import qimage_pixels
+    expected = np.random.default_rng(4).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    image = QImage(expected.tobytes(), 1920, 1080, 3 * 1920, QImage.Format.Format_RGB888).convertToFormat(
+        QImage.Format.Format_RGB32)
+    for _ in range(3):
+        pixels = qimage_pixels(image)
+        churn = [QImage(1920, 1080, QImage.Format.Format_RGB32) for _ in range(4)]  # reuse freed memory
+        for other in churn:
+            other.fill(0)
+        np.testing.assert_array_equal(pixels, expected)
