@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QApplication
 
@@ -80,7 +80,7 @@ class CostPlot(pg.PlotWidget):
             axis.setPen(pg.mkPen("#555"))
         # no grid: pyqtgraph draws it with the axes, which would then repaint
         # whenever the marker moves
-        p.setLabel("bottom", "half-step", color=TEXT_HEX, size=f"{self._font_pt}pt")
+        p.setLabel("bottom", "half-step", **self._label_style())
         p.hideButtons()
         p.setMenuEnabled(False)
         p.vb.setMouseEnabled(False, False)
@@ -148,14 +148,26 @@ class CostPlot(pg.PlotWidget):
     def text_size(self):
         return self._font_pt
 
+    def minimumSizeHint(self):  # noqa: N802 - Qt's name
+        """Tall enough for what pyqtgraph lays out (title, axis with its label, legend) in the
+        fonts of the moment: at 1024x768 the splitter gave 156 px of the 166 needed, and the
+        axis label was cut off; in presentation mode's 16 pt, 189 px cut the whole axis."""
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), max(hint.height(), math.ceil(self.plotItem.layout.minimumHeight()) + 2))
+
+    def _label_style(self):
+        # an axis label's keywords are CSS as they stand: "font-size", where a title takes "size"
+        return {"color": TEXT_HEX, "font-size": f"{self._font_pt:g}pt"}
+
     def set_text_size(self, pt):
         """Legend, title and axis label in ``pt`` points (presentation mode makes them large)."""
         self._font_pt = float(pt)
         self.legend.opts["labelTextSize"] = f"{self._font_pt}pt"
-        self.plotItem.setLabel("bottom", "half-step", color=TEXT_HEX, size=f"{self._font_pt}pt")
+        self.plotItem.setLabel("bottom", "half-step", **self._label_style())
         if self._description is not None:
             self._build(self._description)
             self._on_session_history()
+        self.updateGeometry()  # a new minimum height (minimumSizeHint)
 
     def set_show_whole_run(self, whole):
         """Show every half-step computed so far (True), or reveal the curve up to the cursor (False)."""
@@ -201,7 +213,7 @@ class CostPlot(pg.PlotWidget):
         # the legend sits in the corner the curve leaves empty: a falling objective leaves the
         # top right, a rising one the bottom right
         # the axis says the symbol (short: never clipped); the formula runs along the top
-        p.setLabel("left", description.primary.symbol, color=TEXT_HEX, size=f"{self._font_pt}pt")
+        p.setLabel("left", description.primary.symbol, **self._label_style())
         p.setTitle(description.primary.formula, color=TEXT_HEX, size=f"{self._font_pt}pt")
         self.setToolTip(f"{description.primary.formula} after every half-step; click a dot to jump there")
         self._description = description

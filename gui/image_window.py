@@ -17,14 +17,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QMainWindow,
     QMessageBox,
-    QSizePolicy,
     QSplitter,
     QStyle,
     QVBoxLayout,
     QWidget,
 )
-from superqt import QElidingLabel
 
+from .caption import CaptionLabel
 from .cost_plot import CostPlot
 from .image_cloud import CloudCanvas
 from .image_controls import ImageControls
@@ -60,11 +59,7 @@ class ImageWindow(QMainWindow):
         self.cloud = CloudCanvas(s)
         self.cloud.sigCentreDragged.connect(self.player.pause)
         self.cost_plot = CostPlot(s)
-        self.caption = QElidingLabel()
-        self.caption.setObjectName("caption")
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.caption.setStyleSheet(f"QLabel#caption {{ background: white; color: #1a1a1a; padding: 5px 12px;"
-                                   f" font-size: {CAPTION_PT}pt; font-weight: 600; }}")
+        self.caption = CaptionLabel(CAPTION_PT, (5, 12))
         self.actions_by_key = self._build_actions()
         self.transport = TransportBar(s, self.player, self.actions_by_key)
         self.controls = ImageControls(s, self)
@@ -247,9 +242,7 @@ class ImageWindow(QMainWindow):
         self.setWindowTitle(f"{info.name if info else 'Image'} — ClusterLab image mode")
 
     def _update_caption(self, *_):
-        text = self.session.state_text()
-        self.caption.setText(text)
-        self.caption.setToolTip(text)
+        self.caption.setText(self.session.state_text())
 
     def _on_player_playing(self, playing):
         a = self.actions_by_key["play"]

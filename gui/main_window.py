@@ -6,14 +6,29 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                               QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
-from superqt import QElidingLabel
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.formats import read_points_table, save_points_csv
 
-from .actions import TOOL_HINTS, build_actions, build_menus, build_toolbar, sync_display_actions
+from .actions import (
+    TOOL_HINTS,
+    build_actions,
+    build_menus,
+    build_toolbar,
+    sync_display_actions,
+)
 from .canvas import Canvas
+from .caption import CaptionLabel
 from .controls import ControlPanel
 from .cost_plot import CostPlot
 from .export_dialog import ExportController, ExportDialog, write_labels_csv
@@ -48,11 +63,7 @@ class MainWindow(QMainWindow):
         self.canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas.setToolTip("")
         self.cost_plot = CostPlot(session)
-        # A long caption is elided (full text in the tooltip), never widens the window
-        self.caption = QElidingLabel()
-        self.caption.setObjectName("caption")
-        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.caption.setEllipsesWidth(2 * CAPTION_PADDING + 4)
+        self.caption = CaptionLabel(CAPTION_PT, (6, CAPTION_PADDING))
         self.canvas.sigCaption.connect(self._set_caption)
         self._set_caption(self.canvas.caption)
         self.files = SessionFiles(session, self, self.view_range, self.apply_session)
@@ -108,7 +119,6 @@ class MainWindow(QMainWindow):
         box.addWidget(self.caption)
         box.addWidget(self.canvas, 1)
         self.canvas.setMinimumSize(200, 150)
-        self.cost_plot.setMinimumHeight(80)
         split = QSplitter(Qt.Orientation.Vertical)
         split.setObjectName("canvasCostSplitter")
         split.addWidget(canvas_box)
@@ -171,14 +181,9 @@ class MainWindow(QMainWindow):
 
     def _set_caption(self, text):
         self.caption.setText(text)
-        self.caption.setToolTip(text)
 
     def _style_caption(self, large):
-        self.caption.setStyleSheet(
-            f"QLabel#caption {{ background: white; color: #1a1a1a; padding: 6px {CAPTION_PADDING}px;"
-            f" font-size: {PRESENTATION_CAPTION_PT if large else CAPTION_PT}pt; font-weight: 600; }}")
-        self.caption.ensurePolished()
-        self.caption.setText(self.caption.text())  # elide again in the new font
+        self.caption.set_point_size(PRESENTATION_CAPTION_PT if large else CAPTION_PT)
 
     # -- presentation mode ---------------------------------------------------------
     @property
@@ -204,7 +209,10 @@ class MainWindow(QMainWindow):
                 "menu": self.menuBar().isVisible(), "status": self.statusBar().isVisible(),
                 "transport": self.transport.isVisibleTo(self),
                 "marker_scale": self.session.display.marker_scale,
-                "axes": [(a.style["tickFont"], dict(a.labelStyle)) for a in self._axes()],
+                # pyqtgraph keeps the room the larger ticks took unless 10 px would be saved:
+                # their text sizes are put back as they were, with the fonts
+                "axes": [(a.style["tickFont"], dict(a.labelStyle), (a.textWidth, a.textHeight))
+                         for a in self._axes()],
                 "cost_text_pt": self.cost_plot.text_size,
                 "focus": self.focusWidget()}
             for bar in (self.dock, self.toolbar, self.statusBar(), self.menuBar(), self.transport):
@@ -234,11 +242,12 @@ class MainWindow(QMainWindow):
             self.statusBar().setVisible(saved["status"])
             self.transport.setVisible(saved["transport"])
             self._style_caption(False)
-            for axis, (tick_font, label_style) in zip(self._axes(), saved["axes"]):
+            for axis, (tick_font, label_style, text_size) in zip(self._axes(), saved["axes"]):
                 axis.setTickFont(tick_font)
+                axis.textWidth, axis.textHeight = text_size
                 if axis.labelText:
                     axis.labelStyle = label_style
-                    axis._updateLabel()
+                    axis._updateLabel()  # sizes the axis again, with the text sizes above
             self.cost_plot.set_text_size(saved["cost_text_pt"])
             self.session.set_display("marker_scale", saved["marker_scale"])
             self.splitter.restoreState(saved["splitter"])

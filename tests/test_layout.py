@@ -229,3 +229,38 @@ def test_fit_rect_holds_points_centres_and_two_sigma_ellipses():
     x0, x1, y0, y1 = fit_rect(points, centres, cov)
     assert x0 < 0 and x1 > 5 + 2 * 2 and y0 < -2 * 3 and y1 > 2 * 3
     assert fit_rect(points) == fit_rect(points, None, None)  # exports call it with points alone
+
+
+def test_presenting_on_a_small_screen_keeps_the_value_in_the_caption_and_the_cost_plot_whole(
+        window, qtbot, three_blobs):
+    """At a projector's width the caption's end is the number the room must read: the font gives
+    way before the text does; and the cost plot keeps room for its 16 pt axis and labels."""
+    from gui.caption import SMALLEST
+    from gui.main_window import PRESENTATION_AXIS_PT, PRESENTATION_CAPTION_PT
+    s = window.session
+    s.set_points(three_blobs)
+    s.set_centres(three_blobs[:3])
+    wait_idle(qtbot, s)
+    window.splitter.setSizes([1000, 1])  # the cost plot as small as the splitter lets it be
+    QTest.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.presenting and window.geometry() == window.screen().geometry())
+    assert window.width() <= 1024  # the offscreen screen: a projector's width or less
+    text = "Converged after 96 iterations — log p(D) = −1,587.25"
+    window.canvas.sigCaption.emit(text)
+    qtbot.waitUntil(lambda: QLabel_text(window.caption) == text)  # whole, not elided
+    size = window.caption.font().pointSizeF()
+    assert SMALLEST * PRESENTATION_CAPTION_PT <= size < PRESENTATION_CAPTION_PT
+    height = window.caption.height()
+    window.canvas.sigCaption.emit("Initialisation — log p(D) = −2,122")  # short: full size again ...
+    qtbot.waitUntil(lambda: window.caption.font().pointSizeF() == PRESENTATION_CAPTION_PT)
+    assert window.caption.height() == height  # ... without moving the canvas
+    plot = window.cost_plot
+    qtbot.wait(100)  # laid out in the 16 pt fonts
+    assert plot.height() >= plot.plotItem.layout.minimumHeight()  # no item squeezed out
+    for name in ("bottom", "left"):
+        axis = plot.plotItem.getAxis(name)
+        assert axis.labelStyle["font-size"] == f"{PRESENTATION_AXIS_PT}pt"
+        box = axis.mapRectToScene(axis.boundingRect())
+        assert box.bottom() <= plot.height() + 1, name  # nothing cut off below the window
+    QTest.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.presenting)

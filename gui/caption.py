@@ -1,0 +1,61 @@
+"""The caption over a canvas: the half-step and its objective, in one line of large bold text."""
+
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QSizePolicy
+from superqt import QElidingLabel
+
+SMALLEST = 0.6  # of the full size: below it, the text is elided instead (the tooltip has it all)
+
+
+class CaptionLabel(QElidingLabel):
+    """A one-line caption that shrinks its font, down to ``SMALLEST`` of ``point_size``, until the
+    whole text fits, and only then elides: its end is the objective's value, the number the room
+    must read (at 1024x768 in presentation mode, "log p(D) = -..." lost it).  A long caption
+    never widens the window."""
+
+    def __init__(self, point_size, padding=(6, 14), parent=None):
+        super().__init__(parent)
+        self.setObjectName("caption")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._padding = padding
+        self.setEllipsesWidth(2 * padding[1] + 4)
+        self.setStyleSheet(f"QLabel#caption {{ background: white; color: #1a1a1a;"
+                           f" padding: {padding[0]}px {padding[1]}px; font-weight: 600; }}")
+        self.point_size = float(point_size)
+        self._fit()
+
+    def set_point_size(self, point_size):
+        """The full size (presentation mode changes it); the text is fitted again."""
+        self.point_size = float(point_size)
+        self._fit()
+
+    def _hold_height(self):
+        """As tall as the full size needs, whatever size the text is drawn at: a caption that
+        shrinks must not move the canvas (a new viewport, a new frame) as the text changes."""
+        font = QFont(self.font())
+        font.setPointSizeF(self.point_size)
+        self.setFixedHeight(int(QFontMetricsF(font).height()) + 2 * self._padding[0] + 2)
+
+    def setText(self, text):  # noqa: N802 - Qt's name
+        self.setToolTip(text)
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self):
+        self.ensurePolished()  # the style sheet's weight is in the font measured
+        self._hold_height()
+        room = self.width() - 2 * self._padding[1] - 4
+        font = QFont(self.font())
+        size = self.point_size
+        font.setPointSizeF(size)
+        smallest = SMALLEST * self.point_size
+        while size > smallest and QFontMetricsF(font).horizontalAdvance(self.text()) > room:
+            size = max(size - 1.0, smallest)
+            font.setPointSizeF(size)
+        if font.pointSizeF() != self.font().pointSizeF():
+            self.setFont(font)
+            super().setText(self.text())  # elided again in the new font
