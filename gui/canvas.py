@@ -58,8 +58,13 @@ class SceneItem(pg.GraphicsObject):
         self.overlay_paints = 0  # how often the overlay was drawn, not reused (tests)
         self._rect = QRectF(0, 0, 1, 1)
         self.paints = 0  # counted so the soak test knows paint() really ran
+        # frames that reached the screen (the bench's frames/s: a frame replaced before a paint
+        # was never seen), told apart from repaints of the same frame
+        self.frames_painted = 0
+        self._frame_serial = self._painted_serial = 0
 
     def set_frame(self, frame, overlay):
+        self._frame_serial += 1
         self.prepareGeometryChange()
         self._points = self._field = self._regions = None
         if frame is not None and frame.image is not None:
@@ -87,6 +92,9 @@ class SceneItem(pg.GraphicsObject):
 
     def paint(self, painter, *args):
         self.paints += 1
+        if self._painted_serial != self._frame_serial:
+            self._painted_serial = self._frame_serial
+            self.frames_painted += 1
         to_device = painter.transform()
         painter.save()
         painter.resetTransform()

@@ -251,9 +251,14 @@ def test_the_overlay_is_drawn_again_only_when_it_changes_and_is_never_stale(wind
         wait_idle(qtbot, s)
         cached, fresh = grab_twice()
         assert cached == fresh, f"half-step {s.index}: the reused overlay differs from a fresh one"
-    drawn, paints = item.overlay_paints, item.paints
+    drawn, paints, frames = item.overlay_paints, item.paints, item.frames_painted
     for _ in range(4):
         view.repaint()  # nothing changed: the same overlay, reused
     assert item.paints >= paints + 4 and item.overlay_paints == drawn
+    assert item.frames_painted == frames  # repaints of one frame: the bench counts it once
+    QTest.keyClick(window, Qt.Key.Key_Right)
+    wait_idle(qtbot, s)
+    qtbot.waitUntil(lambda: item.frames_painted == frames + 1)
+    drawn = item.overlay_paints
     window.canvas.viewbox.translateBy(x=0.5)  # a pan moves every ellipse: drawn again
     qtbot.waitUntil(lambda: item.overlay_paints > drawn, timeout=5000)
