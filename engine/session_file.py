@@ -90,7 +90,9 @@ def encode_array(arr, pack=None):
     little-endian float64 bytes (``pack``, when given, makes the base64 text)."""
     arr = np.ascontiguousarray(arr, dtype="<f8")
     if arr.size <= INLINE_NUMBERS_MAX:
-        return arr.tolist()
+        return arr.tolist()  # json.dumps(allow_nan=False) refuses NaN and inf here ...
+    if not np.isfinite(arr).all():  # ... and this, packed, as the reader would
+        raise ValueError("cannot save NaN or infinite values")
     return {"shape": list(arr.shape), "dtype": "<f8", "base64": (pack or _base64)(arr.reshape(-1).view(np.uint8))}
 
 

@@ -5,6 +5,8 @@ from PySide6.QtWidgets import QSizePolicy
 from superqt import QElidingLabel
 
 SMALLEST = 0.6  # of the full size: below it, the text is elided instead (the tooltip has it all)
+HEADLINE_END = " · "  # what follows is a remark (``captions.state_caption``)
+REGROW_SPARE = 0.15  # the room a larger size must leave before the font grows back
 
 
 class CaptionLabel(QElidingLabel):
@@ -22,12 +24,12 @@ class CaptionLabel(QElidingLabel):
         self.setStyleSheet(f"QLabel#caption {{ background: white; color: #1a1a1a;"
                            f" padding: {padding[0]}px {padding[1]}px; font-weight: 600; }}")
         self.point_size = float(point_size)
-        self._fit()
+        self._fit(settled=False)
 
     def set_point_size(self, point_size):
         """The full size (presentation mode changes it); the text is fitted again."""
         self.point_size = float(point_size)
-        self._fit()
+        self._fit(settled=False)
 
     def _hold_height(self):
         """As tall as the full size needs, whatever size the text is drawn at: a caption that
@@ -43,19 +45,27 @@ class CaptionLabel(QElidingLabel):
 
     def resizeEvent(self, event):  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        self._fit()
+        self._fit(settled=False)
 
-    def _fit(self):
+    def _fit(self, settled=True):
+        """``settled``: only the text changed (a new half-step): a larger size must leave room."""
         self.ensurePolished()  # the style sheet's weight is in the font measured
         self._hold_height()
         room = self.width() - 2 * self._padding[1] - 4
+        # only the headline ("M-step 3 — J = 12.3") is fitted; what follows " · " (the components
+        # that collapsed, said at M-steps only) may be elided: fitting it too made the text
+        # jump between two sizes at every half-step while playing
+        headline = self.text().split(HEADLINE_END)[0]
         font = QFont(self.font())
         size = self.point_size
         font.setPointSizeF(size)
         smallest = SMALLEST * self.point_size
-        while size > smallest and QFontMetricsF(font).horizontalAdvance(self.text()) > room:
+        while size > smallest and QFontMetricsF(font).horizontalAdvance(headline) > room:
             size = max(size - 1.0, smallest)
             font.setPointSizeF(size)
+        if settled and size > self.font().pointSizeF() and \
+                QFontMetricsF(font).horizontalAdvance(headline) > (1.0 - REGROW_SPARE) * room:
+            return  # a size up only with room to spare: no flicker between two lengths of number
         if font.pointSizeF() != self.font().pointSizeF():
             self.setFont(font)
             super().setText(self.text())  # elided again in the new font

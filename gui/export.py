@@ -795,9 +795,18 @@ def export_frames(renderer, folder, indices, fmt="png", progress=None, cancel=No
     return paths
 
 
+def _opaque_rgb(pixels):
+    """(H, W, 3) uint8 RGB of RGB or straight-alpha RGBA pixels, composited on white: a GIF or an
+    MP4 has no partial transparency (a transparent export's clear pixels came out black)."""
+    if pixels.shape[2] == 3:
+        return np.ascontiguousarray(pixels)
+    alpha = pixels[:, :, 3:].astype(np.uint16)
+    return ((pixels[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
 def _gif_pixels(image):
-    """A frame as a Pillow RGB image (a GIF has no partial transparency)."""
-    return PILImage.fromarray(np.ascontiguousarray(qimage_pixels(image)[:, :, :3]))
+    """A frame as a Pillow RGB image."""
+    return PILImage.fromarray(_opaque_rgb(qimage_pixels(image)))
 
 
 def _gif_palette(renderer, indices):
@@ -805,7 +814,7 @@ def _gif_palette(renderer, indices):
     then maps onto it (fast, in parallel) and the colours never flicker from frame to frame.
     Every other pixel of every other row is enough to find the colours, in a quarter of the time
     (median cut over two 1080p frames took 0.65 s)."""
-    ends = [qimage_pixels(renderer.image(index))[::2, ::2, :3] for index in (indices[0], indices[-1])]
+    ends = [_opaque_rgb(qimage_pixels(renderer.image(index)))[::2, ::2] for index in (indices[0], indices[-1])]
     both = PILImage.fromarray(np.ascontiguousarray(np.concatenate(ends)))
     return both.quantize(colors=255, method=PILImage.Quantize.MEDIANCUT)
 
@@ -851,7 +860,7 @@ def export_mp4(renderer, path, indices, fps=4.0, progress=None, cancel=None):
                                     pixelformat="yuv420p")
         try:
             for frame in render_in_parallel(renderer, indices,
-                                            lambda i, image: np.ascontiguousarray(qimage_pixels(image)[:, :, :3]),
+                                            lambda i, image: _opaque_rgb(qimage_pixels(image)),
                                             progress, cancel):
                 writer.append_data(frame)
         finally:

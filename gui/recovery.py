@@ -92,11 +92,29 @@ class Orphan:
         self.lock.unlock()
 
 
+def _remove_stale_temporaries(folder):
+    """A window killed while it wrote its copy leaves ``.recovery-<id>.json.<hex>.tmp`` (up to
+    20 MB at a million points): removed once that window's lock shows it gone.  Its copy,
+    when there is one, is not touched here."""
+    for tmp in folder.glob(f".{PREFIX}*.json.*.tmp"):
+        copy = tmp.with_name(tmp.name[1:].split(".json.", 1)[0] + ".json")
+        lock = _lock_for(copy)
+        if not lock.tryLock(0):
+            continue  # its window lives (and may be writing it now)
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        finally:
+            lock.unlock()  # a copy beside it is offered below, under its lock taken again
+
+
 def orphaned_copies():
     """Every readable recovery copy whose window is gone, newest first (their locks held)."""
     folder = data_dir()
     if not folder.is_dir():
         return []
+    _remove_stale_temporaries(folder)
     found = []
     for path in folder.glob(f"{PREFIX}*.json"):
         lock = _lock_for(path)

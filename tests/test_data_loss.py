@@ -244,3 +244,27 @@ def test_saved_sessions_are_readable_by_colleagues(tmp_path, three_blobs):
         os.umask(old_umask)
     assert path.stat().st_mode & 0o777 == 0o644
     json.loads(path.read_text())
+
+
+def test_a_killed_windows_half_written_copy_is_removed_and_a_live_ones_kept(data_dir, tmp_path, qtbot):
+    from gui.main_window import MainWindow
+    from gui.recovery import orphaned_copies
+    from gui.session import SessionModel
+    copy = crash_a_window(tmp_path, [1.0])  # its owner is gone
+    dead_tmp = copy.with_name(f".{copy.name}.0badc0de.tmp")
+    dead_tmp.write_bytes(b"{half a session")
+    never_written = data_dir / ".recovery-feedface.json.12345678.tmp"  # killed in its first write
+    never_written.write_bytes(b"{")
+    live = MainWindow(SessionModel())
+    live_tmp = live.files.recovery.path.with_name(f".{live.files.recovery.path.name}.abcdef01.tmp")
+    live_tmp.write_bytes(b"{being written")
+    try:
+        orphans = orphaned_copies()
+        assert [o.path for o in orphans] == [copy]  # the copy itself is still offered
+        for o in orphans:
+            o.lock.unlock()
+        assert not dead_tmp.exists() and not never_written.exists()
+        assert live_tmp.exists()  # its window lives: maybe writing it right now
+    finally:
+        live.session.mark_saved()
+        live.close()

@@ -389,3 +389,15 @@ def test_export_job_writes_strip_and_deck(qapp, tmp_path, three_blobs):
     with Image.open(tmp_path / "s.png") as im:
         assert im.size == (960, 540)
     assert (tmp_path / "d.pdf").read_bytes().count(b"/Type /Page\n") == 3
+
+
+def test_a_transparent_gif_is_drawn_on_white_and_png_frames_keep_their_alpha(tmp_path):
+    """A GIF has no partial transparency: the clear background came out black, the caption unreadable."""
+    result = cli("export", "--sample", "blobs", "--gif", str(tmp_path / "a.gif"), "--frames", str(tmp_path / "f"),
+                 "--size", "480x270", "--transparent", "--max-iter", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    with Image.open(tmp_path / "a.gif") as gif:
+        corner = gif.convert("RGB").getpixel((2, 2))
+    assert min(corner) >= 250, corner  # white, not black
+    with Image.open(sorted((tmp_path / "f").glob("frame_*.png"))[0]) as frame:
+        assert frame.mode == "RGBA" and frame.getpixel((2, 2))[3] == 0  # the PNG stays clear

@@ -251,7 +251,7 @@ def test_presenting_on_a_small_screen_keeps_the_value_in_the_caption_and_the_cos
     size = window.caption.font().pointSizeF()
     assert SMALLEST * PRESENTATION_CAPTION_PT <= size < PRESENTATION_CAPTION_PT
     height = window.caption.height()
-    window.canvas.sigCaption.emit("Initialisation — log p(D) = −2,122")  # short: full size again ...
+    window.canvas.sigCaption.emit("Initialisation — J = 12")  # short: full size again ...
     qtbot.waitUntil(lambda: window.caption.font().pointSizeF() == PRESENTATION_CAPTION_PT)
     assert window.caption.height() == height  # ... without moving the canvas
     plot = window.cost_plot
@@ -264,3 +264,23 @@ def test_presenting_on_a_small_screen_keeps_the_value_in_the_caption_and_the_cos
         assert box.bottom() <= plot.height() + 1, name  # nothing cut off below the window
     QTest.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.presenting)
+
+
+def test_the_caption_keeps_one_size_while_remarks_come_and_go(qtbot):
+    """EM names collapsed components at M-steps only: fitting the whole text made the caption
+    jump between two sizes at every half-step.  The headline is fitted; a remark may elide."""
+    from gui.caption import CaptionLabel
+    label = CaptionLabel(28)
+    qtbot.addWidget(label)
+    label.resize(640, 60)
+    label.show()
+    sizes = set()
+    for step in range(10, 16):
+        e = f"E-step {step} — log p(D) = −4,127,{393 + step} (L = −4,127,{393 + step})"
+        m = (f"M-step {step} — log p(D) = −4,127,{394 + step} (L = −4,127,{390 + step}) · "
+             "components 4, 16, 17, 40 collapsed onto the floor")
+        for text in (e, m):
+            label.setText(text)
+            sizes.add(label.font().pointSizeF())
+    assert len(sizes) == 1, sizes
+    assert label.toolTip().endswith("collapsed onto the floor")  # the whole remark is in the tooltip

@@ -336,3 +336,10 @@ def test_a_session_that_cannot_be_written_leaves_the_old_file_and_no_temporary(t
         save_session(path, bad)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["lecture.json"]
+    import engine.session_file as sf
+    many = np.random.default_rng(5).normal(size=(sf.INLINE_NUMBERS_MAX, 2))  # packed, not listed
+    many[77, 1] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):  # refused as the reader would refuse it
+        save_session(path, SessionData(points=many, centres=many[:2]))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["lecture.json"]
