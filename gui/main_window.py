@@ -226,8 +226,8 @@ class MainWindow(QMainWindow):
                     axis.labelStyle = {**axis.labelStyle, "font-size": f"{PRESENTATION_AXIS_PT}pt"}
                     axis._updateLabel()
             self.cost_plot.set_text_size(PRESENTATION_AXIS_PT)
-            self.session.set_display("marker_scale", max(PRESENTATION_SCALE,
-                                                         self.session.display.marker_scale))
+            self.session.set_display("marker_scale", max(PRESENTATION_SCALE, self.session.display.marker_scale),
+                                     edit=False)  # presenting is no change to the lecture
             self.showFullScreen()
             # without a window manager (or with one that ignores the request) fill the screen ourselves
             QTimer.singleShot(150, self._fill_screen)
@@ -249,7 +249,7 @@ class MainWindow(QMainWindow):
                     axis.labelStyle = label_style
                     axis._updateLabel()  # sizes the axis again, with the text sizes above
             self.cost_plot.set_text_size(saved["cost_text_pt"])
-            self.session.set_display("marker_scale", saved["marker_scale"])
+            self.session.set_display("marker_scale", saved["marker_scale"], edit=False)
             self.splitter.restoreState(saved["splitter"])
             # the splitter is laid out again once the window has its old size back
             QTimer.singleShot(0, lambda: self.splitter.restoreState(saved["splitter"]))

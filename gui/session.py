@@ -349,12 +349,14 @@ class SessionModel(QObject, HalfStepCursor):
             self.mark_modified()
             self.sigSettingsChanged.emit()
 
-    def set_display(self, key, value):
-        """One display option; ValueError for an unknown key or a value out of its limits."""
+    def set_display(self, key, value, edit=True):
+        """One display option; ValueError for an unknown key or a value out of its limits.
+        ``edit`` False: not the user's change to the session (presentation mode's markers)."""
         display = self.display.replace(**{key: value})
         if display != self.display:
             self.display = display
-            self.mark_modified()
+            if edit:
+                self.mark_modified()
             self.sigDisplayChanged.emit()
             self.request_frame(self._wanted)
 

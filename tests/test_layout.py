@@ -104,6 +104,7 @@ def test_presentation_mode_hides_the_controls_and_restores_them_exactly(window, 
     s = window.session
     s.set_points(three_blobs)
     s.set_centres(three_blobs[:3])
+    s.mark_saved()  # as if just opened from its file: presenting must not make it "modified"
     window.resize(760, 600)  # smaller than the offscreen screen, so that full screen is larger
     qtbot.waitUntil(lambda: window.width() == 760)
     wait_idle(qtbot, s)
@@ -137,6 +138,7 @@ def test_presentation_mode_hides_the_controls_and_restores_them_exactly(window, 
     qtbot.wait(50)
     assert not window.action_map["presentation"].isChecked()
     assert _looks(window) == before
+    assert not s.modified  # closing asks nothing: presenting changed nothing in the lecture
 
 
 def test_escape_outside_presentation_mode_only_stops(window, qtbot, three_blobs):
