@@ -363,6 +363,13 @@ def atomic_output(path, keep_suffix=True):
     _fsync_dir(target.parent)
 
 
+def failure_text(path, exc):
+    """One line naming ``path`` and why it could not be written or read: an OSError's reason, or
+    a ValueError's message, which names the file already (never "x.json: x.json: ...")."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text if text.startswith(str(path)) else f"{path}: {text}"
+
+
 def atomic_write_bytes(path, data):
     """Write ``data`` to ``path`` via a temporary file and rename: never a half-written file."""
     atomic_write_pieces(path, (data,))

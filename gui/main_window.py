@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.files import failure_text
 from engine.formats import read_points_table, save_points_csv
 
 from .actions import (
@@ -412,7 +413,7 @@ class MainWindow(QMainWindow):
             try:
                 save_points_csv(path, self.session.points)
             except (OSError, ValueError) as exc:
-                QMessageBox.warning(self, "Cannot save", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+                QMessageBox.warning(self, "Cannot save", failure_text(path, exc))
 
     def show_shortcuts(self):
         QMessageBox.information(self, "Keyboard shortcuts", (

@@ -13,6 +13,7 @@ import time
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from engine.files import failure_text
 from engine.session_file import SessionData, load_session, save_session
 
 from .recovery import RecoveryCopy, orphaned_copies
@@ -102,7 +103,7 @@ class SessionFiles(QObject):
         try:
             save_session(path, self.session.to_data(self._view_range()))
         except (OSError, ValueError) as exc:
-            QMessageBox.warning(self._parent, "Cannot save", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+            QMessageBox.warning(self._parent, "Cannot save", failure_text(path, exc))
             return False
         self._saved_or_discarded(path)
         self.sigStatus.emit(f"Saved {os.path.basename(path)}")

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
 
+from engine.files import failure_text
+
 from .export import write_qimage_png
 
 
@@ -28,7 +30,7 @@ def save_png_button(dialog, widget, default_name):
         try:
             save_widget_png(widget, path)
         except (OSError, ValueError) as exc:
-            QMessageBox.warning(dialog, "Cannot save", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+            QMessageBox.warning(dialog, "Cannot save", failure_text(path, exc))
 
     button.clicked.connect(save)
     return button

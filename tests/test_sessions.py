@@ -343,3 +343,20 @@ def test_a_session_that_cannot_be_written_leaves_the_old_file_and_no_temporary(t
         save_session(path, SessionData(points=many, centres=many[:2]))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["lecture.json"]
+
+
+def test_a_failed_save_names_the_file_once(window, tmp_path, monkeypatch):
+    """"x.json: x.json: is read-only" read twice the path the engine's message names already."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from engine.files import failure_text
+    said = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: said.append((title, text)))
+    window.session.add_point(1.0, 2.0)
+    folder = tmp_path / "a folder.json"
+    folder.mkdir()
+    assert window.files.save_as(str(folder)) is False
+    (title, text), = said
+    assert title == "Cannot save" and text.count(str(folder)) == 1, text
+    assert failure_text("b.json", PermissionError(13, "Permission denied")) == "b.json: Permission denied"
+    window.session.mark_saved()
