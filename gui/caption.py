@@ -23,12 +23,13 @@ class CaptionLabel(QElidingLabel):
         self.setEllipsesWidth(2 * padding[1] + 4)
         self.setStyleSheet(f"QLabel#caption {{ background: white; color: #1a1a1a;"
                            f" padding: {padding[0]}px {padding[1]}px; font-weight: 600; }}")
-        self.point_size = float(point_size)
-        self._fit(settled=False)
+        self.set_point_size(point_size)
 
     def set_point_size(self, point_size):
         """The full size (presentation mode changes it); the text is fitted again."""
         self.point_size = float(point_size)
+        self.ensurePolished()  # the style sheet's weight is in the fonts measured
+        self._hold_height()
         self._fit(settled=False)
 
     def _hold_height(self):
@@ -49,8 +50,6 @@ class CaptionLabel(QElidingLabel):
 
     def _fit(self, settled=True):
         """``settled``: only the text changed (a new half-step): a larger size must leave room."""
-        self.ensurePolished()  # the style sheet's weight is in the font measured
-        self._hold_height()
         room = self.width() - 2 * self._padding[1] - 4
         # only the headline ("M-step 3 — J = 12.3") is fitted; what follows " · " (the components
         # that collapsed, said at M-steps only) may be elided: fitting it too made the text

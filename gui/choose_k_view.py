@@ -51,8 +51,16 @@ from engine.restarts import (
 )
 from engine.settings import N_CLUSTERS, SEED
 
-from .cost_plot import ValueAxis
-from .restarts_view import START_TEXT, StopsOnClose, adopt_start, fit_dialog, labelled_row, worker_dataset
+from .restarts_view import (
+    START_TEXT,
+    StopsOnClose,
+    adopt_start,
+    fit_dialog,
+    labelled_row,
+    results_axes,
+    style_results_plot,
+    worker_dataset,
+)
 from .view_export import save_png_button
 
 CURVE_HEX = "#333333"  # the objective: neutral, never a cluster's colour
@@ -72,15 +80,8 @@ def choose_k_job(cache, points, scenario, k, n_restarts, seed, held_out, cancel)
 
 
 def _plot(left_label):
-    plot = pg.PlotWidget(axisItems={"left": ValueAxis("left"), "bottom": ValueAxis("bottom")})
-    plot.setBackground("w")
-    plot.setMenuEnabled(False)
-    plot.setMouseEnabled(False, False)
-    plot.hideButtons()
-    for name in ("left", "bottom"):
-        axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen("#444444"))
-        axis.setTextPen(pg.mkPen("#222222"))
+    plot = pg.PlotWidget(axisItems=results_axes())
+    style_results_plot(plot)
     plot.setLabel("bottom", "K")
     plot.setLabel("left", left_label)
     plot.addLegend(offset=(-10, 10), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),

@@ -164,19 +164,29 @@ def optimum_icon(pixels, rect, final, ratio):
     return QIcon(QPixmap.fromImage(background))
 
 
+def results_axes():
+    """The axes of a results plot (restarts, how many clusters): plain value ticks."""
+    return {"left": ValueAxis("left"), "bottom": ValueAxis("bottom")}
+
+
+def style_results_plot(plot):
+    """A still results plot on white for a slide: no menu, no mouse pan or zoom, dark axes."""
+    plot.setBackground("w")
+    plot.setMenuEnabled(False)
+    plot.setMouseEnabled(False, False)
+    plot.hideButtons()
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen("#444444"))
+        axis.setTextPen(pg.mkPen("#222222"))
+
+
 class SortedObjectives(pg.PlotWidget):
     """Every restart's final objective, best first: flat runs of dots are shared optima."""
 
     def __init__(self, parent=None):
-        super().__init__(parent, axisItems={"left": ValueAxis("left"), "bottom": ValueAxis("bottom")})
-        self.setBackground("w")
-        self.setMenuEnabled(False)
-        self.setMouseEnabled(False, False)
-        self.hideButtons()
-        for name in ("left", "bottom"):
-            axis = self.getAxis(name)
-            axis.setPen(pg.mkPen("#444444"))
-            axis.setTextPen(pg.mkPen("#222222"))
+        super().__init__(parent, axisItems=results_axes())
+        style_results_plot(self)
         self.setLabel("bottom", "restarts, best first")
         self.dots = pg.ScatterPlotItem(size=9, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(DOT_HEX))
         self.addItem(self.dots)
