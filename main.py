@@ -231,7 +231,13 @@ def cmd_bench(args):
     if args.only != "gui":
         from engine.benchmark import run_benchmark
         run_benchmark(n=args.n, k=args.k, repeats=args.repeats, sklearn=not args.no_sklearn)
-    if args.only != "engine":
+    if args.only is None:
+        # the drawing half in a process of its own: the window's OpenMP threads sleep when idle
+        # (gui/__init__.py), a setting read once, and the engine half has loaded OpenMP already
+        import subprocess
+        sys.stdout.flush()
+        return subprocess.run([sys.executable, __file__, "bench", "--only", "gui"]).returncode
+    if args.only == "gui":
         from gui.benchmark import run_gui_benchmark
         run_gui_benchmark()
     return 0

@@ -22,7 +22,7 @@ from engine.description import INIT_PHASE
 
 from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
 
-PLAYING_REFRESH_MS = 50  # the plot's refresh interval while the run plays (20 /s)
+PLAYING_REFRESH_MS = 100  # the plot's refresh interval while the run plays (10 /s)
 
 SYMBOLS = ("o", "t", "s", "d")  # by objective: the primary one round
 TEXT_HEX = "#222222"
@@ -201,11 +201,10 @@ class CostPlot(pg.PlotWidget):
             self.paths.append(p.plot([], [], pen=pg.mkPen(PATH_HEX, width=1.5, style=style)))
             self._path_of[objective.field] = self.paths[-1]
             for phase, title, colour in phases:
-                item = pg.PlotDataItem([], [], pen=None, symbol=SYMBOLS[i % len(SYMBOLS)], symbolSize=8,
-                                       symbolBrush=pg.mkBrush(colour), symbolPen=pg.mkPen("w", width=0.8))
-                # the legend's sample reads the scatter's default brush, not the per-dot ones
-                item.scatter.setBrush(pg.mkBrush(colour))
-                item.scatter.setPen(pg.mkPen("w", width=0.8))
+                # a bare scatter: a growing run appends its new dots (addPoints) where a
+                # PlotDataItem would set them all again, a few ms a refresh while playing
+                item = pg.ScatterPlotItem(symbol=SYMBOLS[i % len(SYMBOLS)], size=8,
+                                          brush=pg.mkBrush(colour), pen=pg.mkPen("w", width=0.8))
                 p.addItem(item)
                 if title is not None:
                     self.legend.addItem(item, f"{objective.symbol} after {in_sentence(title)}")
@@ -264,8 +263,13 @@ class CostPlot(pg.PlotWidget):
             n = int(np.searchsorted(x, last, side="right"))  # x is sorted: half-step indices
             # within a run the history only grows, so the first n dots never change
             key = (n, self.session.run_id, self.session.finished)
-            if self._shown.get((field, phase)) != key:
-                self._shown[(field, phase)] = key
+            shown = self._shown.get((field, phase))
+            if shown == key:
+                continue
+            self._shown[(field, phase)] = key
+            if phase is not None and shown is not None and shown[1:] == key[1:] and shown[0] < n:
+                item.addPoints(x=x[shown[0]:n], y=y[shown[0]:n])  # the run grew: only the new dots
+            else:
                 item.setData(x[:n], y[:n])
 
     def _update_ranges(self):

@@ -24,6 +24,7 @@ class Player(QObject):
         # frame lands: playback then runs as fast as frames can be made, up to speed.
         self._owed = False
         session.client.sigIdle.connect(self._on_client_idle)
+        session.sigFrameChanged.connect(self._on_frame_shown)
 
     @property
     def playing(self):
@@ -62,6 +63,12 @@ class Player(QObject):
     def _on_client_idle(self):
         if self._owed and self.playing:
             self._advance()
+
+    def _on_frame_shown(self):
+        # the next half-step is made while this one is painted: the worker and the UI thread side by side
+        s = self.session
+        if self.playing and not s.at_end and not s.error and s.history and s.frame.index == s.index:
+            s.prefetch(s.index + 1)
 
     def _advance(self):
         self._owed = False

@@ -100,6 +100,9 @@ class SessionModel(QObject, HalfStepCursor):
         self.viewport = None
         self._dragging = None
         self._wanted = 0
+        self._ahead = None  # (frame key, Frame) made ahead by ``prefetch``, not shown yet
+        self._prefetching = None  # (generation, frame key, show when it lands) of a prefetch on its way
+        self._prefetched = set()  # generations of the prefetches not landed yet (dropped ones too)
         self.modified = False
         self.edit_serial = 0  # bumped by every edit: the autosave writes when it moved
         self._restart()
@@ -508,17 +511,57 @@ class SessionModel(QObject, HalfStepCursor):
             self.request_frame(self._wanted)
 
     def request_frame(self, index):
-        """Ask the worker for the frame of half-step ``index``; newer requests supersede it."""
+        """Ask the worker for the frame of half-step ``index``; newer requests supersede it.
+        A frame made ahead for exactly this (``prefetch``) is shown at once, or when it lands."""
         self._wanted = index
-        self._ask_frame(max(0, index))
+        key = self._frame_key(max(0, index))
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == key:
+            self._on_client_frame(ahead[1])
+        elif self._prefetching is not None and self._prefetching[1] == key:
+            self._prefetching = (self._prefetching[0], key, True)  # on its way: shown when it lands
+        else:
+            self._ask_frame(max(0, index))
+
+    def prefetch(self, index):
+        """Have the worker make the frame of half-step ``index`` now, to be shown when it is
+        asked for: the player asks for the next half-step while the canvas paints this one, so
+        the worker and the UI thread work side by side instead of by turns."""
+        key = self._frame_key(index)
+        if (self._ahead is not None and self._ahead[0] == key) or \
+                (self._prefetching is not None and self._prefetching[1] == key):
+            return
+        self._ahead = None
+        generation = self.client.request_frame(self.run_id, index, self.viewport, self.display.lines,
+                                               self.colouring())
+        self._prefetching = (generation, key, False)  # (request, what it makes, shown when it lands)
+        self._prefetched.add(generation)
+
+    def _frame_key(self, index):
+        """What a frame of half-step ``index`` is made from: a prefetched frame is shown only for
+        the same run, view and colouring (the colouring's arrays by identity: replaced, never edited)."""
+        colour_by, truth, mixture, n_true = self.colouring()
+        return (self.run_id, index, self.viewport, self.display.lines, colour_by, id(truth), id(mixture), n_true)
 
     def _ask_frame(self, index):
-        """The one place a frame is asked of the worker."""
+        """The one place a frame is asked of the worker (a request supersedes any prefetch)."""
+        self._ahead = self._prefetching = None
         self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring())
 
     def _on_client_frame(self, frame):
         if frame.run_id != self.run_id:
             return  # a run that has since been replaced
+        made_ahead = frame.generation in self._prefetched
+        # frames land in the order asked: a prefetch older than this one was dropped by the worker
+        self._prefetched = {g for g in self._prefetched if g > frame.generation}
+        if made_ahead:
+            prefetching = self._prefetching
+            if prefetching is None or frame.generation != prefetching[0]:
+                return  # made ahead for a wish since replaced: never shown
+            self._prefetching = None
+            if not prefetching[2]:
+                self._ahead = (prefetching[1], frame)  # kept until asked for
+                return
         grew = len(frame.history) != len(self.history) or frame.finished != self.finished
         self.history, self.finished, self.frame = frame.history, frame.finished, frame
         self.stop_reason = frame.stop_reason

@@ -26,6 +26,7 @@ from engine.projection import default_projection
 from engine.run import FAILED
 from engine.scenario import Scenario
 
+from . import ellipse_raster
 from .palette import (
     UNASSIGNED_HEX,
     cluster_rgb,
@@ -83,6 +84,7 @@ class Frame:
     regions: np.ndarray = None  # (K, 2) centres whose exact Voronoi cells are the background (hard)
     changed: np.ndarray = None  # indices of the points whose cluster this assignment step changed
     seconds: dict = field(default_factory=dict)
+    generation: int = 0  # of the request it answers (EngineClient.request_frame's return)
 
 
 @dataclass
@@ -218,7 +220,8 @@ class _Worker(QObject):
             changed = self._changed(run_id, run, index)
         return Frame(run_id=run_id, index=index, history=history, finished=finished, stop_reason=stop_reason,
                      labels=labels, viewport=viewport, image=image,
-                     field_image=field_image, regions=regions, changed=changed, seconds=timings)
+                     field_image=field_image, regions=regions, changed=changed, seconds=timings,
+                     generation=generation)
 
     def _shown_cloud(self, viewport):
         """The PointImage drawn: the 2-D points' own, or the points through the viewport's
@@ -437,6 +440,7 @@ def warm_up():
     image.render(unit, 4, 4, 1.0, weighted=np.zeros((len(X), 3), np.float32))
     image.render(unit, 4, 4, 1.0, labels=np.zeros(len(X), np.int32), palette=pack_argb(cluster_rgb(2)))
     wash(point_colours(2, n_points=4))
+    ellipse_raster.warm_up()  # the overlay's outlines while playing, drawn on the UI thread
     pack_argb(hex_to_rgb(UNASSIGNED_HEX))
     cluster_rgb(3)
     return True

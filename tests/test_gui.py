@@ -213,6 +213,46 @@ def test_space_plays_and_pauses(window, qtbot, three_blobs):
     assert s.index == stopped
 
 
+def test_a_half_step_made_ahead_is_shown_at_once_and_a_stale_one_never(window, qtbot, three_blobs):
+    """The player has the next half-step made while this one is painted (SessionModel.prefetch):
+    asked for, it is on screen without waiting for the worker; one made for a wish since
+    replaced (Home pressed meanwhile) never reaches the screen."""
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans")
+    shown = []
+    s.sigFrameChanged.connect(lambda: shown.append(s.index))
+    s.prefetch(3)
+    wait_idle(qtbot, s)
+    assert s.index == 0 and not shown  # made, not shown
+    s.goto(3)
+    assert s.index == 3 and shown == [3]  # at once: no request went to the worker
+    s.prefetch(7)
+    QTest.keyClick(window, Qt.Key.Key_Home)  # before the prefetch lands
+    wait_idle(qtbot, s)
+    qtbot.wait(100)
+    assert 7 not in shown and s.index == 0
+    s.goto(7)  # asked for again: made again, not taken from the dropped prefetch's frame
+    wait_idle(qtbot, s)
+    assert s.index == 7 and s.frame.index == 7
+
+
+def test_playing_shows_every_half_step_in_order_and_the_plot_every_dot(window, qtbot, three_blobs):
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans", max_iter=40)
+    shown = []
+    s.sigFrameChanged.connect(lambda: shown.append(s.index))
+    window.player.set_speed(60)
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=20000)  # it stops at the end
+    wait_idle(qtbot, s)
+    assert shown == list(range(1, len(s.history)))  # none skipped, none twice, none stale
+    assert s.at_end and len(s.history) > 8
+    qtbot.wait(200)  # the plot's last refresh, put off while playing, has come
+    data = window.cost_plot.points()
+    for phase, first in (("assign", 1), ("refit", 2)):
+        x, y = data[("cost", phase)]
+        assert list(x) == list(range(first, len(s.history), 2))  # appended while playing: each dot once
+        assert np.allclose(y, [s.history[int(i)].cost for i in x])
+
+
 def test_canvas_pixels_show_each_points_responsibility_colour(window, qtbot):
     rng = np.random.default_rng(3)
     # sparse points on a grid, so no two markers overlap; soft k-means blends colours

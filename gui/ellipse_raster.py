@@ -1,0 +1,194 @@
+"""Ellipse outlines drawn straight into an ARGB image in numba: the overlay while playing.
+
+QPainter's anti-aliased strokes cost ~1.5 ms an outline at lecture sizes, and
+PySide6 holds the GIL while it draws: EM's 2 x K outlines with their white
+halos took 18 ms of the UI thread at every M-step.  Here an outline is the set
+of pixels near the ellipse q(p) = 1, with q(p) = (p - c)^T Q (p - c), found row
+by row between an inner and an outer ellipse; each pixel's coverage comes from
+its distance to the curve, (sqrt(q) - 1) / |grad sqrt(q)|, and each pixel is
+blended once per outline, as QPainter blends a stroke.  Still frames and every
+export keep QPainter's drawing (``render._paint_ellipses``).
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+_ARC_SAMPLES = 256  # the arc length around an outline is tabulated at this many angles (dashes)
+READY = False  # set by warm_up (on the worker): until then outlines are drawn by QPainter
+
+
+@njit(cache=True, nogil=True)
+def _blend(row, x, colour, cover):
+    """Source-over of premultiplied ``colour`` at ``cover`` (0..1) onto row[x]."""
+    a = cover * ((colour >> 24) & 255)
+    keep = 1.0 - a / 255.0
+    d = row[x]
+    out = np.uint32(0)
+    for shift in (0, 8, 16):
+        v = ((d >> shift) & 255) * keep + cover * ((colour >> shift) & 255)
+        out |= np.uint32(min(v + 0.5, 255.0)) << shift
+    v = ((d >> 24) & 255) * keep + a
+    out |= np.uint32(min(v + 0.5, 255.0)) << 24
+    row[x] = out
+
+
+@njit(cache=True, nogil=True)
+def _angle(y, x):
+    """atan2(y, x) to within 1e-5 rad (Hastings' polynomial): where a pixel sits along a dashed
+    outline, at a fraction of the library call's cost."""
+    ax, ay = abs(x), abs(y)
+    big, small = max(ax, ay), min(ax, ay)
+    if big == 0.0:
+        return 0.0
+    z = small / big
+    z2 = z * z
+    a = z * (0.99997726 + z2 * (-0.33262347 + z2 * (0.19354346 + z2 * (-0.11643287
+                                                                        + z2 * (0.05265332 - 0.01172120 * z2)))))
+    if ay > ax:
+        a = 0.5 * math.pi - a
+    if x < 0.0:
+        a = math.pi - a
+    return -a if y < 0.0 else a
+
+
+@njit(cache=True, nogil=True)
+def _row_span(q00, q01, q11, dy, s):
+    """The x offsets (lo, hi) where row offset ``dy`` crosses the ellipse q = s^2 (lo > hi: it misses)."""
+    b = q01 * dy
+    disc = b * b - q00 * (q11 * dy * dy - s * s)
+    if disc < 0.0:
+        return 1.0, 0.0
+    root = math.sqrt(disc)
+    return (-b - root) / q00, (-b + root) / q00
+
+
+@njit(cache=True, nogil=True)
+def _crossing_span(q00, q01, q11, dy, xc, reach, lo, hi):
+    """The x offsets around the row's crossing ``xc`` of the curve that the stroke may touch: as far
+    as ``reach`` goes along the row there (reach / |the normal's x|, with room for the bend),
+    within the outer span (lo, hi)."""
+    gx = q00 * xc + q01 * dy
+    gy = q01 * xc + q11 * dy
+    g = math.sqrt(gx * gx + gy * gy)
+    ext = 1.25 * reach * g / max(abs(gx), 1e-9 * g + 1e-300) + 1.0
+    return max(xc - ext, lo), min(xc + ext, hi)
+
+
+# error_model "numpy": a division by zero gives inf or NaN (left out by the blend), with no check per
+# pixel that would keep the coverage loop from vectorising
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp"})
+def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes):
+    """Draw outline i of every row of the arguments into ``out`` ((H, W) uint32 premultiplied ARGB).
+
+    centres (M, 2) and shapes (M, 2, 2) in device pixels: outline i is centres[i] + shapes[i] @ (cos t, sin t);
+    half_widths (M,) half the pen's width; colours (M,) premultiplied ARGB; dashes (M,) the pen's width
+    for Qt's dash line (dash 4 widths, gap 2, square caps), 0 for a solid outline.
+    """
+    H, W = out.shape
+    span = np.empty(W)  # one row's coverage
+    for i in range(centres.shape[0]):
+        cx, cy = centres[i, 0], centres[i, 1]
+        a00, a01, a10, a11 = shapes[i, 0, 0], shapes[i, 0, 1], shapes[i, 1, 0], shapes[i, 1, 1]
+        det = a00 * a11 - a01 * a10
+        if not (1e-9 < abs(det) < 1e300) or not (math.isfinite(cx) and math.isfinite(cy)):
+            continue  # a degenerate or non-finite outline: nothing to stroke
+        # Q = (A A^T)^-1, and the whitening u = A^-1 d that gives each pixel its angle t
+        s00 = a00 * a00 + a01 * a01
+        s01 = a00 * a10 + a01 * a11
+        s11 = a10 * a10 + a11 * a11
+        sdet = s00 * s11 - s01 * s01
+        q00, q01, q11 = s11 / sdet, -s01 / sdet, s00 / sdet
+        i00, i01, i10, i11 = a11 / det, -a01 / det, -a10 / det, a00 / det
+        # the outline's radii: sqrt of the eigenvalues of A A^T
+        mid = 0.5 * (s00 + s11)
+        half = math.sqrt(max(0.25 * (s00 - s11) ** 2 + s01 * s01, 0.0))
+        r_min = math.sqrt(max(mid - half, 1e-12))
+        hw = half_widths[i]
+        reach = hw + 1.0  # pixels this far from the curve may be touched
+        s_out = 1.0 + reach / r_min
+        ext_y = s_out * math.sqrt(s11)
+        y0 = max(int(math.floor(cy - ext_y)), 0)
+        y1 = min(int(math.ceil(cy + ext_y)), H - 1)
+        if y0 > y1 or not (ext_y < 1e7):
+            continue
+        colour = colours[i]
+        dash = dashes[i]
+        arc = np.zeros(1)
+        period = on = 1.0
+        if dash > 0.0:  # arc length from angle -pi, tabulated
+            arc = np.empty(_ARC_SAMPLES + 1)
+            arc[0] = 0.0
+            px, py = a00 * -1.0, a10 * -1.0
+            for j in range(1, _ARC_SAMPLES + 1):
+                t = -math.pi + 2.0 * math.pi * j / _ARC_SAMPLES
+                qx, qy = a00 * math.cos(t) + a01 * math.sin(t), a10 * math.cos(t) + a11 * math.sin(t)
+                arc[j] = arc[j - 1] + math.hypot(qx - px, qy - py)
+                px, py = qx, qy
+            unit = max(dash, 1.0)
+            period, on = 6.0 * unit, 5.0 * unit  # square caps lengthen each dash by a width
+        for y in range(y0, y1 + 1):
+            dy = y + 0.5 - cy
+            lo, hi = _row_span(q00, q01, q11, dy, s_out)
+            if lo > hi:
+                continue
+            # the pixels to look at: around where the row crosses the curve, as far as the stroke
+            # reaches along the row there (reach / |the normal's x|, with room for the bend)
+            c_lo, c_hi = _row_span(q00, q01, q11, dy, 1.0)
+            if c_lo <= c_hi:
+                a_lo, a_hi = _crossing_span(q00, q01, q11, dy, c_lo, reach, lo, hi)
+                b_lo, b_hi = _crossing_span(q00, q01, q11, dy, c_hi, reach, lo, hi)
+                if a_hi >= b_lo:  # they meet: one span
+                    a_hi, b_lo, b_hi = b_hi, 1.0, 0.0
+            else:  # past the curve's top or bottom, within the stroke's reach
+                a_lo, a_hi, b_lo, b_hi = lo, hi, 1.0, 0.0
+            row = out[y]
+            for sp in range(2):
+                s_lo, s_hi = (a_lo, a_hi) if sp == 0 else (b_lo, b_hi)
+                if s_lo > s_hi:
+                    continue
+                x_start = max(int(math.floor(cx + s_lo)), 0)
+                x_stop = min(int(math.ceil(cx + s_hi)), W - 1)
+                # coverage of the span first, without branches (vectorised), then the blend
+                for x in range(x_start, x_stop + 1):
+                    dx = x + 0.5 - cx
+                    gx = q00 * dx + q01 * dy
+                    gy = q01 * dx + q11 * dy
+                    f = math.sqrt(dx * gx + dy * gy)
+                    # distance to the curve, (f - 1) / |grad f| with grad f = Q d / f; at the centre
+                    # g = 0 gives NaN or inf, which the blend's "cover > 0" leaves out
+                    distance = abs((f - 1.0) * f / math.sqrt(gx * gx + gy * gy))
+                    span[x] = min(max(hw + 0.5 - distance, 0.0), 1.0)
+                for x in range(x_start, x_stop + 1):
+                    cover = span[x]
+                    if not (cover > 0.0):
+                        continue
+                    if dash > 0.0:
+                        dx = x + 0.5 - cx
+                        ux, uy = i00 * dx + i01 * dy, i10 * dx + i11 * dy
+                        pos = (_angle(uy, ux) + math.pi) * (_ARC_SAMPLES / (2.0 * math.pi))
+                        j = min(int(pos), _ARC_SAMPLES - 1)
+                        along = arc[j] + (pos - j) * (arc[j + 1] - arc[j])
+                        m = along - period * math.floor(along / period)
+                        cover *= min(max(min(m + 0.5, on - m + 0.5), 0.0), 1.0)
+                        if not (cover > 0.0):
+                            continue
+                    _blend(row, x, colour, cover)
+
+
+def premultiplied(rgb, alpha):
+    """uint32 premultiplied ARGB of an (r, g, b) 0..255 and an alpha 0..255."""
+    r, g, b = (int(round(c * alpha / 255.0)) for c in rgb)
+    return np.uint32((int(alpha) << 24) | (r << 16) | (g << 8) | b)
+
+
+def warm_up():
+    """Compile (or load) the kernel: it runs on the UI thread, which must never compile."""
+    global READY
+    out = np.zeros((8, 8), np.uint32)
+    shape = np.array([[[2.0, 0.0], [0.0, 1.5]]] * 2)
+    stroke_ellipses(out, np.array([[4.0, 4.0]] * 2), shape, np.array([1.0, 1.0]),
+                    np.array([premultiplied((0, 0, 0), 255)] * 2, np.uint32), np.array([0.0, 1.0]))
+    READY = True
+    return out

@@ -1,0 +1,123 @@
+"""The outlines stroked in numba while playing (gui/ellipse_raster.py)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gui import ellipse_raster
+from gui.ellipse_raster import premultiplied, stroke_ellipses
+
+
+def _every_pixel(shape_hw, centres, shapes, half_widths, colours, dashes):
+    """The same coverage evaluated at every pixel of the image (numpy): what the kernel's row
+    spans must not miss."""
+    H, W = shape_hw
+    ys, xs = np.mgrid[0:H, 0:W]
+    out = np.zeros((H, W, 4))  # premultiplied a, r, g, b as floats
+    for c, A, hw, colour, dash in zip(centres, shapes, half_widths, colours, dashes):
+        S = A @ A.T
+        Q = np.linalg.inv(S)
+        dx, dy = xs + 0.5 - c[0], ys + 0.5 - c[1]
+        gx, gy = Q[0, 0] * dx + Q[0, 1] * dy, Q[0, 1] * dx + Q[1, 1] * dy
+        g = np.hypot(gx, gy)
+        f = np.sqrt(dx * gx + dy * gy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cover = np.clip(hw + 0.5 - np.abs((f - 1.0) * f / g), 0.0, 1.0)
+        cover[~(g > 0)] = 0.0
+        if dash > 0:
+            t = np.linspace(-math.pi, math.pi, ellipse_raster._ARC_SAMPLES + 1)
+            pts = (A @ np.stack([np.cos(t), np.sin(t)])).T
+            arc = np.r_[0.0, np.cumsum(np.hypot(*np.diff(pts, axis=0).T))]
+            inv = np.linalg.inv(A)
+            ux, uy = inv[0, 0] * dx + inv[0, 1] * dy, inv[1, 0] * dx + inv[1, 1] * dy
+            pos = (np.arctan2(uy, ux) + math.pi) * (ellipse_raster._ARC_SAMPLES / (2 * math.pi))
+            j = np.minimum(pos.astype(int), ellipse_raster._ARC_SAMPLES - 1)
+            along = arc[j] + (pos - j) * (arc[j + 1] - arc[j])
+            unit = max(dash, 1.0)
+            m = np.mod(along, 6.0 * unit)
+            cover *= np.clip(np.minimum(m + 0.5, 5.0 * unit - m + 0.5), 0.0, 1.0)
+        src = np.array([(int(colour) >> s) & 255 for s in (24, 16, 8, 0)], dtype=float)
+        keep = 1.0 - cover * src[0] / 255.0
+        out = out * keep[..., None] + cover[..., None] * src
+    return out
+
+
+def test_every_pixel_of_every_outline_is_drawn_as_everywhere_evaluated():
+    """Row spans find every pixel an outline touches: round, long and thin, turned, dashed,
+    wide halos, and outlines running off the image, against every pixel evaluated."""
+    rng = np.random.default_rng(3)
+    H, W = 90, 130
+    centres, shapes, hws, colours, dashes = [], [], [], [], []
+    for i in range(12):
+        angle = rng.uniform(0, math.pi)
+        rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        radii = rng.uniform(3, 70, size=2) * ([1.0, rng.uniform(0.05, 1.0)])
+        centres.append(rng.uniform([-20, -20], [W + 20, H + 20]))
+        shapes.append(rot * radii)
+        hws.append(rng.uniform(0.3, 4.0))
+        colours.append(premultiplied(tuple(rng.integers(0, 256, 3)), int(rng.integers(100, 256))))
+        dashes.append(0.0 if i % 3 else rng.uniform(0.5, 3.0))
+    out = np.zeros((H, W), np.uint32)
+    stroke_ellipses(out, np.array(centres), np.array(shapes), np.array(hws), np.array(colours, np.uint32),
+                    np.array(dashes))
+    expected = _every_pixel((H, W), centres, shapes, hws, colours, dashes)
+    got = np.stack([(out >> s) & 255 for s in (24, 16, 8, 0)], axis=-1).astype(float)
+    assert got[..., 0].max() > 0  # something was drawn
+    assert np.abs(got - expected).max() <= 2.0  # 8-bit rounding at each blend, nothing missed
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_outlines_draw_nothing(bad):
+    out = np.zeros((20, 20), np.uint32)
+    black = np.array([premultiplied((0, 0, 0), 255)], np.uint32)
+    stroke_ellipses(out, np.array([[10.0, 10.0]]), np.array([[[bad, 0.0], [0.0, 2.0]]]), np.array([1.0]),
+                    black, np.array([0.0]))
+    stroke_ellipses(out, np.array([[bad, 10.0]]), np.array([[[3.0, 0.0], [0.0, 2.0]]]), np.array([1.0]),
+                    black, np.array([2.0]))
+    assert not out.any()
+
+
+def test_an_outline_far_wider_than_the_image_draws_its_two_long_sides_only():
+    out = np.zeros((20, 30), np.uint32)
+    stroke_ellipses(out, np.array([[15.0, 10.0]]), np.array([[[1e5, 0.0], [0.0, 4.0]]]), np.array([0.5]),
+                    np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([0.0]))
+    drawn = np.flatnonzero(out.any(axis=1))
+    assert set(drawn) == {5, 6, 13, 14}  # y = 10 -+ 4 (pixel centres at 5.5 / 6.5 and 13.5 / 14.5)
+
+
+def test_the_playing_overlay_strokes_the_outlines_the_still_frame_draws(qtbot, monkeypatch):
+    """While playing the overlay's outlines come from the kernel: the same ellipses, at the same
+    places and widths, as QPainter draws for a still frame (a transposed shape or a wrong
+    transform would miss most of them), at a device pixel ratio of 2 as well."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage, QPainter, QTransform
+
+    from gui.render import Overlay, paint_overlay
+    ellipse_raster.warm_up()
+    calls = []
+    kernel = ellipse_raster.stroke_ellipses
+    monkeypatch.setattr(ellipse_raster, "stroke_ellipses", lambda *args: calls.append(1) or kernel(*args))
+    rng = np.random.default_rng(1)
+    K = 4
+    centres = rng.uniform(-3, 3, size=(K, 2))
+    A = rng.normal(size=(K, 2, 2))
+    covariances = A @ A.transpose(0, 2, 1) + 0.2 * np.eye(2)
+    to_device = QTransform(40.0, 6.0, -9.0, -50.0, 200.0, 160.0)  # data -> logical pixels, y up, sheared
+
+    def alpha(draft, ratio):
+        image = QImage(int(400 * ratio), int(320 * ratio), QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        paint_overlay(painter, to_device, Overlay(centres=centres, covariances=covariances,
+                                                  weights=np.full(K, 1 / K), draft=draft))
+        painter.end()
+        bits = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), -1)[:, :image.width()]
+        return (bits >> 24) > 100
+
+    for ratio in (1.0, 2.0):
+        raster, painted = alpha(True, ratio), alpha(False, ratio)
+        assert len(calls) == ratio  # the draft's outlines came from the kernel
+        overlap = (raster & painted).sum() / (raster | painted).sum()
+        assert overlap > 0.75, (ratio, overlap)
