@@ -236,7 +236,7 @@ def cmd_bench(args):
         # (gui/__init__.py), a setting read once, and the engine half has loaded OpenMP already
         import subprocess
         sys.stdout.flush()
-        return subprocess.run([sys.executable, __file__, "bench", "--only", "gui"]).returncode
+        return subprocess.run([sys.executable, __file__, "bench", "--only", "gui"], check=False).returncode
     if args.only == "gui":
         from gui.benchmark import run_gui_benchmark
         run_gui_benchmark()

@@ -109,8 +109,8 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes):
         reach = hw + 1.0  # pixels this far from the curve may be touched
         s_out = 1.0 + reach / r_min
         ext_y = s_out * math.sqrt(s11)
-        y0 = max(int(math.floor(cy - ext_y)), 0)
-        y1 = min(int(math.ceil(cy + ext_y)), H - 1)
+        y0 = max(math.floor(cy - ext_y), 0)
+        y1 = min(math.ceil(cy + ext_y), H - 1)
         if y0 > y1 or not (ext_y < 1e7):
             continue
         colour = colours[i]
@@ -148,8 +148,8 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes):
                 s_lo, s_hi = (a_lo, a_hi) if sp == 0 else (b_lo, b_hi)
                 if s_lo > s_hi:
                     continue
-                x_start = max(int(math.floor(cx + s_lo)), 0)
-                x_stop = min(int(math.ceil(cx + s_hi)), W - 1)
+                x_start = max(math.floor(cx + s_lo), 0)
+                x_stop = min(math.ceil(cx + s_hi), W - 1)
                 # coverage of the span first, without branches (vectorised), then the blend
                 for x in range(x_start, x_stop + 1):
                     dx = x + 0.5 - cx
@@ -179,7 +179,7 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes):
 
 def premultiplied(rgb, alpha):
     """uint32 premultiplied ARGB of an (r, g, b) 0..255 and an alpha 0..255."""
-    r, g, b = (int(round(c * alpha / 255.0)) for c in rgb)
+    r, g, b = (round(float(c) * alpha / 255.0) for c in rgb)
     return np.uint32((int(alpha) << 24) | (r << 16) | (g << 8) | b)
 
 
