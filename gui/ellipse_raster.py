@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 _ARC_SAMPLES = 256  # the arc length around an outline is tabulated at this many angles (dashes)
+NO_CLIP = np.array([0, 0, 2**31 - 1, 2**31 - 1], np.int64)  # stroke_ellipses' clip: the whole image
 READY = False  # set by warm_up (on the worker): until then outlines are drawn by QPainter
 
 
@@ -79,14 +80,17 @@ def _crossing_span(q00, q01, q11, dy, xc, reach, lo, hi):
 # error_model "numpy": a division by zero gives inf or NaN (left out by the blend), with no check per
 # pixel that would keep the coverage loop from vectorising
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp"})
-def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes):
-    """Draw outline i of every row of the arguments into ``out`` ((H, W) uint32 premultiplied ARGB).
+def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
+    """Draw outline i of every row of the arguments into ``out`` ((H, W) uint32 premultiplied ARGB,
+    or opaque RGB32), within ``clip`` (x0, y0, x1, y1): the pixels x0 <= x < x1, y0 <= y < y1.
 
     centres (M, 2) and shapes (M, 2, 2) in device pixels: outline i is centres[i] + shapes[i] @ (cos t, sin t);
     half_widths (M,) half the pen's width; colours (M,) premultiplied ARGB; dashes (M,) the pen's width
     for Qt's dash line (dash 4 widths, gap 2, square caps), 0 for a solid outline.
     """
     H, W = out.shape
+    X0, Y0 = max(clip[0], 0), max(clip[1], 0)
+    X1, Y1 = min(clip[2], W), min(clip[3], H)
     span = np.empty(W)  # one row's coverage
     for i in range(centres.shape[0]):
         cx, cy = centres[i, 0], centres[i, 1]
@@ -109,8 +113,8 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes):
         reach = hw + 1.0  # pixels this far from the curve may be touched
         s_out = 1.0 + reach / r_min
         ext_y = s_out * math.sqrt(s11)
-        y0 = max(math.floor(cy - ext_y), 0)
-        y1 = min(math.ceil(cy + ext_y), H - 1)
+        y0 = max(math.floor(cy - ext_y), Y0)
+        y1 = min(math.ceil(cy + ext_y), Y1 - 1)
         if y0 > y1 or not (ext_y < 1e7):
             continue
         colour = colours[i]
@@ -148,8 +152,8 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes):
                 s_lo, s_hi = (a_lo, a_hi) if sp == 0 else (b_lo, b_hi)
                 if s_lo > s_hi:
                     continue
-                x_start = max(math.floor(cx + s_lo), 0)
-                x_stop = min(math.ceil(cx + s_hi), W - 1)
+                x_start = max(math.floor(cx + s_lo), X0)
+                x_stop = min(math.ceil(cx + s_hi), X1 - 1)
                 # coverage of the span first, without branches (vectorised), then the blend
                 for x in range(x_start, x_stop + 1):
                     dx = x + 0.5 - cx
@@ -189,6 +193,6 @@ def warm_up():
     out = np.zeros((8, 8), np.uint32)
     shape = np.array([[[2.0, 0.0], [0.0, 1.5]]] * 2)
     stroke_ellipses(out, np.array([[4.0, 4.0]] * 2), shape, np.array([1.0, 1.0]),
-                    np.array([premultiplied((0, 0, 0), 255)] * 2, np.uint32), np.array([0.0, 1.0]))
+                    np.array([premultiplied((0, 0, 0), 255)] * 2, np.uint32), np.array([0.0, 1.0]), NO_CLIP)
     READY = True
     return out

@@ -58,13 +58,16 @@ def test_every_pixel_of_every_outline_is_drawn_as_everywhere_evaluated():
         hws.append(rng.uniform(0.3, 4.0))
         colours.append(premultiplied(tuple(rng.integers(0, 256, 3)), int(rng.integers(100, 256))))
         dashes.append(0.0 if i % 3 else rng.uniform(0.5, 3.0))
-    out = np.zeros((H, W), np.uint32)
-    stroke_ellipses(out, np.array(centres), np.array(shapes), np.array(hws), np.array(colours, np.uint32),
-                    np.array(dashes))
     expected = _every_pixel((H, W), centres, shapes, hws, colours, dashes)
-    got = np.stack([(out >> s) & 255 for s in (24, 16, 8, 0)], axis=-1).astype(float)
-    assert got[..., 0].max() > 0  # something was drawn
-    assert np.abs(got - expected).max() <= 2.0  # 8-bit rounding at each blend, nothing missed
+    for clip in ((0, 0, W, H), (10, 5, 120, 80)):  # the whole image, and an export's plot area
+        out = np.zeros((H, W), np.uint32)
+        stroke_ellipses(out, np.array(centres), np.array(shapes), np.array(hws), np.array(colours, np.uint32),
+                        np.array(dashes), np.array(clip, np.int64))
+        got = np.stack([(out >> s) & 255 for s in (24, 16, 8, 0)], axis=-1).astype(float)
+        inside = np.zeros((H, W), bool)
+        inside[clip[1]:clip[3], clip[0]:clip[2]] = True
+        assert got[inside, 0].max() > 0 and not got[~inside].any()  # drawn, and only within the clip
+        assert np.abs(got[inside] - expected[inside]).max() <= 2.0  # 8-bit rounding per blend, nothing missed
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
@@ -72,24 +75,24 @@ def test_non_finite_outlines_draw_nothing(bad):
     out = np.zeros((20, 20), np.uint32)
     black = np.array([premultiplied((0, 0, 0), 255)], np.uint32)
     stroke_ellipses(out, np.array([[10.0, 10.0]]), np.array([[[bad, 0.0], [0.0, 2.0]]]), np.array([1.0]),
-                    black, np.array([0.0]))
+                    black, np.array([0.0]), ellipse_raster.NO_CLIP)
     stroke_ellipses(out, np.array([[bad, 10.0]]), np.array([[[3.0, 0.0], [0.0, 2.0]]]), np.array([1.0]),
-                    black, np.array([2.0]))
+                    black, np.array([2.0]), ellipse_raster.NO_CLIP)
     assert not out.any()
 
 
 def test_an_outline_far_wider_than_the_image_draws_its_two_long_sides_only():
     out = np.zeros((20, 30), np.uint32)
     stroke_ellipses(out, np.array([[15.0, 10.0]]), np.array([[[1e5, 0.0], [0.0, 4.0]]]), np.array([0.5]),
-                    np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([0.0]))
+                    np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([0.0]), ellipse_raster.NO_CLIP)
     drawn = np.flatnonzero(out.any(axis=1))
     assert set(drawn) == {5, 6, 13, 14}  # y = 10 -+ 4 (pixel centres at 5.5 / 6.5 and 13.5 / 14.5)
 
 
-def test_the_playing_overlay_strokes_the_outlines_the_still_frame_draws(qtbot, monkeypatch):
-    """While playing the overlay's outlines come from the kernel: the same ellipses, at the same
-    places and widths, as QPainter draws for a still frame (a transposed shape or a wrong
-    transform would miss most of them), at a device pixel ratio of 2 as well."""
+def test_the_kernel_strokes_the_outlines_qpainter_draws(qtbot, monkeypatch):
+    """The overlay's outlines come from the kernel: the same ellipses, at the same places and
+    widths, as QPainter draws them (a transposed shape or a wrong transform would miss most of
+    them), at a device pixel ratio of 2 as well."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage, QPainter, QTransform
 
@@ -117,7 +120,10 @@ def test_the_playing_overlay_strokes_the_outlines_the_still_frame_draws(qtbot, m
         return (bits >> 24) > 100
 
     for ratio in (1.0, 2.0):
-        raster, painted = alpha(True, ratio), alpha(False, ratio)
-        assert len(calls) == ratio  # the draft's outlines came from the kernel
+        raster = alpha(True, ratio) | alpha(False, ratio)
+        monkeypatch.setattr(ellipse_raster, "READY", False)  # QPainter's outlines
+        painted = alpha(False, ratio)
+        monkeypatch.setattr(ellipse_raster, "READY", True)
+        assert len(calls) == 2 * ratio  # the outlines came from the kernel, playing or still
         overlap = (raster & painted).sum() / (raster | painted).sum()
         assert overlap > 0.75, (ratio, overlap)
