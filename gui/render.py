@@ -184,18 +184,18 @@ def _raster_ellipses(painter, to_device, overlay, s):
                          math.ceil(box.right() * ratio), math.ceil(box.bottom() * ratio)], np.int64)
     # the transform's linear part, acting on column vectors (x, y): QTransform maps x' = m11 x + m21 y + dx
     linear = np.array([[to_device.m11(), to_device.m21()], [to_device.m12(), to_device.m22()]]) * ratio
+    # each outline's 1-sigma shape in device pixels: the covariance's axes, scaled and mapped
+    vals, vecs = np.linalg.eigh(np.asarray(overlay.covariances, dtype=np.float64)[:, :2, :2])
+    unit_shapes = linear @ (vecs * np.sqrt(np.maximum(vals, 0.0))[:, None, :])
+    device_centres = _device_xy(to_device, overlay.centres) * ratio
     halo = ellipse_raster.premultiplied((255, 255, 255), 200)
     centres, shapes, half_widths, colours, dashes = [], [], [], [], []
     for k, n_sigma, w, alpha in _ellipse_pens(overlay, s):
-        cov = np.asarray(overlay.covariances[k], dtype=np.float64)[:2, :2]
-        vals, vecs = np.linalg.eigh(cov)
-        shape = linear @ (vecs * (n_sigma * np.sqrt(np.maximum(vals, 0.0))))
-        centre = _device_xy(to_device, overlay.centres[k])[0] * ratio
         for hw, rgba, dash in ((0.5 * (w + 3.0 * s), halo, 0.0),
                                (0.5 * w, ellipse_raster.premultiplied(cluster_qcolor(k).getRgb()[:3], alpha),
                                 w * ratio if n_sigma == 2.0 else 0.0)):
-            centres.append(centre)
-            shapes.append(shape)
+            centres.append(device_centres[k])
+            shapes.append(n_sigma * unit_shapes[k])
             half_widths.append(hw * ratio)
             colours.append(rgba)
             dashes.append(dash)
