@@ -36,9 +36,12 @@ class HalfStepCursor:
             index = min(index, len(self.history) - 1)
         self.request_frame(max(0, index))
 
-    def prefetch(self, index):
-        """Have half-step ``index`` made ahead of being asked for (a model whose worker can,
-        overrides this); the player calls it for the next half-step while playing."""
+    def prefetch(self, *indices):
+        """Have half-steps ``indices`` made ahead of being asked for (a model whose worker can,
+        overrides this and ``made_ahead``); the player calls it for the next ones while playing."""
+
+    def made_ahead(self, index):
+        return False
 
     def step(self, delta=1):
         self.goto(self.index + delta)

@@ -40,7 +40,7 @@ from engine.png import png_pieces
 from engine.projection import default_projection
 from engine.settings import DEFAULT_PANELS, FPS, GIF_LOOP, STRIP_COLS, DisplayOptions
 
-from . import ellipse_raster
+from . import overlay_raster
 from .palette import (
     PATH_HEX,
     REFIT_STEP_HEX,
@@ -758,8 +758,8 @@ def render_in_parallel(renderer, indices, finish, progress=None, cancel=None):
     kernels never run from two threads), a pool of threads paints and finishes (encodes) them."""
     w, h = renderer.options.width, renderer.options.height
     in_flight = collections.deque()
-    if not ellipse_raster.READY:
-        ellipse_raster.warm_up()  # here, off the UI thread: the painting threads' outlines
+    if not overlay_raster.READY:
+        overlay_raster.warm_up()  # here, off the UI thread: the painting threads' outlines
 
     def paint_and_finish(i, index, prepared):
         return finish(i, renderer.image(index, w, h, prepared=prepared))

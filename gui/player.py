@@ -55,7 +55,8 @@ class Player(QObject):
         self.pause() if self.playing else self.play()
 
     def _on_timer_tick(self):
-        if self.session.busy:
+        s = self.session
+        if s.busy and not s.made_ahead(s.index + 1):
             self._owed = True
             return
         self._advance()
@@ -68,7 +69,7 @@ class Player(QObject):
         # the next half-step is made while this one is painted: the worker and the UI thread side by side
         s = self.session
         if self.playing and not s.at_end and not s.error and s.history and s.frame.index == s.index:
-            s.prefetch(s.index + 1)
+            s.prefetch(s.index + 1, s.index + 2)
 
     def _advance(self):
         self._owed = False

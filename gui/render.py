@@ -26,7 +26,7 @@ from PySide6.QtGui import (
     QPolygonF,
 )
 
-from . import ellipse_raster
+from . import overlay_raster
 from .palette import CLUSTER_HEX
 
 # Lines from points to their centres: past this many points they are a grey
@@ -135,7 +135,7 @@ def paint_overlay(painter, to_device, overlay):
             painter.setPen(QPen(cluster_qcolor(k, 90), 1.0 * s))
             # one path of point-centre pairs, built by numpy: no QLineF per point
             painter.drawPath(fn.arrayToQPath(pairs[:, 0], pairs[:, 1], connect="pairs"))
-    if overlay.trails:
+    if overlay.trails and not _raster_trails(painter, to_device, overlay.trails, s):
         for k, trail in enumerate(overlay.trails):
             if len(trail) < 2:
                 continue
@@ -167,42 +167,76 @@ def _ellipse_pens(overlay, s):
             yield k, n_sigma, (width if n_sigma == 1.0 else width * 0.55), alpha
 
 
-def _raster_ellipses(painter, to_device, overlay, s):
-    """The outlines and their halos stroked by ``ellipse_raster`` straight into the painter's
-    image, the window's and an exported frame's alike (~7 ms where QPainter takes 18-50 at
-    K = 10, and without the GIL: export threads stroke side by side); False where it cannot
-    (a vector device, or the kernel not compiled yet: it never compiles on the UI thread)."""
+def _raster_target(painter):
+    """(pixels (H, W) uint32, device pixel ratio, clip) of the image ``painter`` draws on, for
+    ``overlay_raster``'s kernels; None where they cannot draw (a vector device, or the kernels
+    not compiled yet: they never compile on the UI thread)."""
     device = painter.device()
-    if not ellipse_raster.READY or not isinstance(device, QImage) or device.format() not in (
+    if not overlay_raster.READY or not isinstance(device, QImage) or device.format() not in (
             QImage.Format.Format_ARGB32_Premultiplied, QImage.Format.Format_RGB32):
-        return False
+        return None
     ratio = device.devicePixelRatioF()
-    clip = ellipse_raster.NO_CLIP
-    if painter.hasClipping():  # an export's plot area: outlines stop at its edge, as QPainter's do
+    clip = overlay_raster.NO_CLIP
+    if painter.hasClipping():  # an export's plot area: strokes stop at its edge, as QPainter's do
         box = painter.clipBoundingRect()
         clip = np.array([math.floor(box.left() * ratio), math.floor(box.top() * ratio),
                          math.ceil(box.right() * ratio), math.ceil(box.bottom() * ratio)], np.int64)
+    bits = np.frombuffer(device.bits(), dtype=np.uint32).reshape(device.height(), device.bytesPerLine() // 4)
+    return bits[:, :device.width()], ratio, clip
+
+
+def _raster_trails(painter, to_device, trails, s):
+    """The trails (dashed, 2 px) and their dots (5 px) stroked by ``overlay_raster``, as
+    ``paint_overlay`` draws them with QPainter; False where the kernel cannot."""
+    target = _raster_target(painter)
+    if target is None:
+        return False
+    pixels, ratio, clip = target
+    drawn = [(k, trail) for k, trail in enumerate(trails) if len(trail) >= 2]
+    if not drawn:
+        return True
+    points = np.concatenate([_device_xy(to_device, trail) for _, trail in drawn]) * ratio
+    starts = np.cumsum([0] + [len(trail) for _, trail in drawn]).astype(np.int64)
+    colours = np.array([overlay_raster.premultiplied(cluster_qcolor(k).getRgb()[:3], 220) for k, _ in drawn],
+                       dtype=np.uint32)
+    n = len(drawn)
+    painter.beginNativePainting()
+    try:
+        overlay_raster.stroke_trails(pixels, points, starts, np.full(n, 1.0 * s * ratio), np.full(n, 2.5 * s * ratio),
+                                     colours, np.full(n, 2.0 * s * ratio), clip)
+    finally:
+        painter.endNativePainting()
+    return True
+
+
+def _raster_ellipses(painter, to_device, overlay, s):
+    """The outlines and their halos stroked by ``overlay_raster`` straight into the painter's
+    image, the window's and an exported frame's alike (~7 ms where QPainter takes 18-50 at
+    K = 10, and without the GIL: export threads stroke side by side); False where it cannot."""
+    target = _raster_target(painter)
+    if target is None:
+        return False
+    pixels, ratio, clip = target
     # the transform's linear part, acting on column vectors (x, y): QTransform maps x' = m11 x + m21 y + dx
     linear = np.array([[to_device.m11(), to_device.m21()], [to_device.m12(), to_device.m22()]]) * ratio
     # each outline's 1-sigma shape in device pixels: the covariance's axes, scaled and mapped
     vals, vecs = np.linalg.eigh(np.asarray(overlay.covariances, dtype=np.float64)[:, :2, :2])
     unit_shapes = linear @ (vecs * np.sqrt(np.maximum(vals, 0.0))[:, None, :])
     device_centres = _device_xy(to_device, overlay.centres) * ratio
-    halo = ellipse_raster.premultiplied((255, 255, 255), 200)
+    halo = overlay_raster.premultiplied((255, 255, 255), 200)
     centres, shapes, half_widths, colours, dashes = [], [], [], [], []
     for k, n_sigma, w, alpha in _ellipse_pens(overlay, s):
         for hw, rgba, dash in ((0.5 * (w + 3.0 * s), halo, 0.0),
-                               (0.5 * w, ellipse_raster.premultiplied(cluster_qcolor(k).getRgb()[:3], alpha),
+                               (0.5 * w, overlay_raster.premultiplied(cluster_qcolor(k).getRgb()[:3], alpha),
                                 w * ratio if n_sigma == 2.0 else 0.0)):
             centres.append(device_centres[k])
             shapes.append(n_sigma * unit_shapes[k])
             half_widths.append(hw * ratio)
             colours.append(rgba)
             dashes.append(dash)
-    bits = np.frombuffer(device.bits(), dtype=np.uint32).reshape(device.height(), device.bytesPerLine() // 4)
     painter.beginNativePainting()
     try:
-        ellipse_raster.stroke_ellipses(bits[:, :device.width()], np.array(centres), np.array(shapes),
+        overlay_raster.stroke_ellipses(pixels, np.array(centres), np.array(shapes),
                                        np.array(half_widths), np.array(colours, dtype=np.uint32),
                                        np.array(dashes), clip)
     finally:

@@ -100,8 +100,9 @@ class SessionModel(QObject, HalfStepCursor):
         self.viewport = None
         self._dragging = None
         self._wanted = 0
-        self._ahead = None  # (frame key, Frame) made ahead by ``prefetch``, not shown yet
+        self._ahead = {}  # frame key -> Frame made ahead by ``prefetch``, not shown yet
         self._prefetching = None  # (generation, frame key, show when it lands) of a prefetch on its way
+        self._prefetch_wanted = []  # frame keys to make ahead, in order
         self._prefetched = set()  # generations of the prefetches not landed yet (dropped ones too)
         self.modified = False
         self.edit_serial = 0  # bumped by every edit: the autosave writes when it moved
@@ -515,27 +516,37 @@ class SessionModel(QObject, HalfStepCursor):
         A frame made ahead for exactly this (``prefetch``) is shown at once, or when it lands."""
         self._wanted = index
         key = self._frame_key(max(0, index))
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == key:
-            self._on_client_frame(ahead[1])
+        if key in self._ahead:
+            self._on_client_frame(self._ahead.pop(key))
         elif self._prefetching is not None and self._prefetching[1] == key:
             self._prefetching = (self._prefetching[0], key, True)  # on its way: shown when it lands
         else:
             self._ask_frame(max(0, index))
 
-    def prefetch(self, index):
-        """Have the worker make the frame of half-step ``index`` now, to be shown when it is
-        asked for: the player asks for the next half-step while the canvas paints this one, so
-        the worker and the UI thread work side by side instead of by turns."""
-        key = self._frame_key(index)
-        if (self._ahead is not None and self._ahead[0] == key) or \
-                (self._prefetching is not None and self._prefetching[1] == key):
+    def prefetch(self, *indices):
+        """Have the worker make the frames of half-steps ``indices`` now, one after another, each
+        shown when it is asked for: while playing, the next two half-steps are made while the
+        canvas paints this one, so the worker and the UI thread work side by side, and the
+        worker never waits for a tick between a cheap refit and the pass that follows it."""
+        self._prefetch_wanted = [self._frame_key(i) for i in indices]
+        self._ahead = {key: frame for key, frame in self._ahead.items() if key in self._prefetch_wanted}
+        self._prefetch_next()
+
+    def made_ahead(self, index):
+        """Whether the frame of half-step ``index`` is made and waiting to be asked for."""
+        return self._frame_key(index) in self._ahead
+
+    def _prefetch_next(self):
+        """Ask for the first wanted frame not made yet: one at a time, so none supersedes another."""
+        if self._prefetching is not None:
             return
-        self._ahead = None
-        generation = self.client.request_frame(self.run_id, index, self.viewport, self.display.lines,
-                                               self.colouring())
-        self._prefetching = (generation, key, False)  # (request, what it makes, shown when it lands)
-        self._prefetched.add(generation)
+        for key in self._prefetch_wanted:
+            if key not in self._ahead and key[0] == self.run_id:
+                generation = self.client.request_frame(self.run_id, key[1], self.viewport, self.display.lines,
+                                                       self.colouring())
+                self._prefetching = (generation, key, False)  # (request, what it makes, shown when it lands)
+                self._prefetched.add(generation)
+                return
 
     def _frame_key(self, index):
         """What a frame of half-step ``index`` is made from: a prefetched frame is shown only for
@@ -545,7 +556,7 @@ class SessionModel(QObject, HalfStepCursor):
 
     def _ask_frame(self, index):
         """The one place a frame is asked of the worker (a request supersedes any prefetch)."""
-        self._ahead = self._prefetching = None
+        self._ahead, self._prefetching, self._prefetch_wanted = {}, None, []
         self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring())
 
     def _on_client_frame(self, frame):
@@ -560,7 +571,8 @@ class SessionModel(QObject, HalfStepCursor):
                 return  # made ahead for a wish since replaced: never shown
             self._prefetching = None
             if not prefetching[2]:
-                self._ahead = (prefetching[1], frame)  # kept until asked for
+                self._ahead[prefetching[1]] = frame  # kept until asked for
+                self._prefetch_next()
                 return
         grew = len(frame.history) != len(self.history) or frame.finished != self.finished
         self.history, self.finished, self.frame = frame.history, frame.finished, frame

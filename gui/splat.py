@@ -187,7 +187,7 @@ _NO_ARGB = np.zeros(0, np.uint32)
 _NO_WEIGHTED = np.zeros((0, 3), np.float32)
 _NO_LABELS = np.zeros(0, np.int32)
 BAND_TASKS = 64  # bands an image is cut in: many more than cores, so dense bands balance out
-POOL_SIZE = 4  # images a PointImage keeps for reuse
+POOL_SIZE = 6  # images a PointImage keeps for reuse: shown, cached, made ahead (2), in flight
 
 
 class PointImage:

@@ -26,7 +26,7 @@ from engine.projection import default_projection
 from engine.run import FAILED
 from engine.scenario import Scenario
 
-from . import ellipse_raster
+from . import overlay_raster
 from .palette import (
     UNASSIGNED_HEX,
     cluster_rgb,
@@ -440,7 +440,7 @@ def warm_up():
     image.render(unit, 4, 4, 1.0, weighted=np.zeros((len(X), 3), np.float32))
     image.render(unit, 4, 4, 1.0, labels=np.zeros(len(X), np.int32), palette=pack_argb(cluster_rgb(2)))
     wash(point_colours(2, n_points=4))
-    ellipse_raster.warm_up()  # the overlay's outlines while playing, drawn on the UI thread
+    overlay_raster.warm_up()  # the overlay's outlines while playing, drawn on the UI thread
     pack_argb(hex_to_rgb(UNASSIGNED_HEX))
     cluster_rgb(3)
     return True

@@ -220,11 +220,13 @@ def test_a_half_step_made_ahead_is_shown_at_once_and_a_stale_one_never(window, q
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans")
     shown = []
     s.sigFrameChanged.connect(lambda: shown.append(s.index))
-    s.prefetch(3)
+    s.prefetch(3, 4)
     wait_idle(qtbot, s)
-    assert s.index == 0 and not shown  # made, not shown
+    assert s.index == 0 and not shown and s.made_ahead(3) and s.made_ahead(4)  # made, one after the other
     s.goto(3)
     assert s.index == 3 and shown == [3]  # at once: no request went to the worker
+    s.goto(4)
+    assert s.index == 4 and shown == [3, 4]
     s.prefetch(7)
     QTest.keyClick(window, Qt.Key.Key_Home)  # before the prefetch lands
     wait_idle(qtbot, s)

@@ -1,12 +1,23 @@
-"""The outlines stroked in numba while playing (gui/ellipse_raster.py)."""
+"""The overlay's strokes drawn in numba into raster images (gui/overlay_raster.py)."""
 
 import math
 
 import numpy as np
 import pytest
 
-from gui import ellipse_raster
-from gui.ellipse_raster import premultiplied, stroke_ellipses
+from gui import overlay_raster
+from gui.overlay_raster import premultiplied, stroke_ellipses, stroke_trails
+
+
+def _blend(out, cover, colour):
+    src = np.array([(int(colour) >> s) & 255 for s in (24, 16, 8, 0)], dtype=float)
+    return out * (1.0 - cover * src[0] / 255.0)[..., None] + cover[..., None] * src
+
+
+def _dashed(cover, along, dash):
+    unit = max(dash, 1.0)
+    m = np.mod(along, 6.0 * unit)
+    return cover * np.clip(np.minimum(m + 0.5, 5.0 * unit - m + 0.5), 0.0, 1.0)
 
 
 def _every_pixel(shape_hw, centres, shapes, half_widths, colours, dashes):
@@ -26,20 +37,16 @@ def _every_pixel(shape_hw, centres, shapes, half_widths, colours, dashes):
             cover = np.clip(hw + 0.5 - np.abs((f - 1.0) * f / g), 0.0, 1.0)
         cover[~(g > 0)] = 0.0
         if dash > 0:
-            t = np.linspace(-math.pi, math.pi, ellipse_raster._ARC_SAMPLES + 1)
+            t = np.linspace(-math.pi, math.pi, overlay_raster._ARC_SAMPLES + 1)
             pts = (A @ np.stack([np.cos(t), np.sin(t)])).T
             arc = np.r_[0.0, np.cumsum(np.hypot(*np.diff(pts, axis=0).T))]
             inv = np.linalg.inv(A)
             ux, uy = inv[0, 0] * dx + inv[0, 1] * dy, inv[1, 0] * dx + inv[1, 1] * dy
-            pos = (np.arctan2(uy, ux) + math.pi) * (ellipse_raster._ARC_SAMPLES / (2 * math.pi))
-            j = np.minimum(pos.astype(int), ellipse_raster._ARC_SAMPLES - 1)
+            pos = (np.arctan2(uy, ux) + math.pi) * (overlay_raster._ARC_SAMPLES / (2 * math.pi))
+            j = np.minimum(pos.astype(int), overlay_raster._ARC_SAMPLES - 1)
             along = arc[j] + (pos - j) * (arc[j + 1] - arc[j])
-            unit = max(dash, 1.0)
-            m = np.mod(along, 6.0 * unit)
-            cover *= np.clip(np.minimum(m + 0.5, 5.0 * unit - m + 0.5), 0.0, 1.0)
-        src = np.array([(int(colour) >> s) & 255 for s in (24, 16, 8, 0)], dtype=float)
-        keep = 1.0 - cover * src[0] / 255.0
-        out = out * keep[..., None] + cover[..., None] * src
+            cover = _dashed(cover, along, dash)
+        out = _blend(out, cover, colour)
     return out
 
 
@@ -75,38 +82,41 @@ def test_non_finite_outlines_draw_nothing(bad):
     out = np.zeros((20, 20), np.uint32)
     black = np.array([premultiplied((0, 0, 0), 255)], np.uint32)
     stroke_ellipses(out, np.array([[10.0, 10.0]]), np.array([[[bad, 0.0], [0.0, 2.0]]]), np.array([1.0]),
-                    black, np.array([0.0]), ellipse_raster.NO_CLIP)
+                    black, np.array([0.0]), overlay_raster.NO_CLIP)
     stroke_ellipses(out, np.array([[bad, 10.0]]), np.array([[[3.0, 0.0], [0.0, 2.0]]]), np.array([1.0]),
-                    black, np.array([2.0]), ellipse_raster.NO_CLIP)
+                    black, np.array([2.0]), overlay_raster.NO_CLIP)
     assert not out.any()
 
 
 def test_an_outline_far_wider_than_the_image_draws_its_two_long_sides_only():
     out = np.zeros((20, 30), np.uint32)
     stroke_ellipses(out, np.array([[15.0, 10.0]]), np.array([[[1e5, 0.0], [0.0, 4.0]]]), np.array([0.5]),
-                    np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([0.0]), ellipse_raster.NO_CLIP)
+                    np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([0.0]), overlay_raster.NO_CLIP)
     drawn = np.flatnonzero(out.any(axis=1))
     assert set(drawn) == {5, 6, 13, 14}  # y = 10 -+ 4 (pixel centres at 5.5 / 6.5 and 13.5 / 14.5)
 
 
 def test_the_kernel_strokes_the_outlines_qpainter_draws(qtbot, monkeypatch):
-    """The overlay's outlines come from the kernel: the same ellipses, at the same places and
-    widths, as QPainter draws them (a transposed shape or a wrong transform would miss most of
-    them), at a device pixel ratio of 2 as well."""
+    """The overlay's outlines and trails come from the kernels: the same ellipses and polylines,
+    at the same places and widths, as QPainter draws them (a transposed shape or a wrong
+    transform would miss most of them), at a device pixel ratio of 2 as well."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QImage, QPainter, QTransform
 
     from gui.render import Overlay, paint_overlay
-    ellipse_raster.warm_up()
+    overlay_raster.warm_up()
     calls = []
-    kernel = ellipse_raster.stroke_ellipses
-    monkeypatch.setattr(ellipse_raster, "stroke_ellipses", lambda *args: calls.append(1) or kernel(*args))
+    kernel = overlay_raster.stroke_ellipses
+    monkeypatch.setattr(overlay_raster, "stroke_ellipses", lambda *args: calls.append(1) or kernel(*args))
+    trail_kernel = overlay_raster.stroke_trails
+    monkeypatch.setattr(overlay_raster, "stroke_trails", lambda *args: calls.append(2) or trail_kernel(*args))
     rng = np.random.default_rng(1)
     K = 4
     centres = rng.uniform(-3, 3, size=(K, 2))
     A = rng.normal(size=(K, 2, 2))
     covariances = A @ A.transpose(0, 2, 1) + 0.2 * np.eye(2)
     to_device = QTransform(40.0, 6.0, -9.0, -50.0, 200.0, 160.0)  # data -> logical pixels, y up, sheared
+    trails = [np.cumsum(rng.normal(scale=0.6, size=(6, 2)), axis=0) + centres[k] for k in range(K)]
 
     def alpha(draft, ratio):
         image = QImage(int(400 * ratio), int(320 * ratio), QImage.Format.Format_ARGB32_Premultiplied)
@@ -114,16 +124,63 @@ def test_the_kernel_strokes_the_outlines_qpainter_draws(qtbot, monkeypatch):
         image.fill(Qt.GlobalColor.transparent)
         painter = QPainter(image)
         paint_overlay(painter, to_device, Overlay(centres=centres, covariances=covariances,
-                                                  weights=np.full(K, 1 / K), draft=draft))
+                                                  weights=np.full(K, 1 / K), trails=trails, draft=draft))
         painter.end()
         bits = np.frombuffer(image.constBits(), np.uint32).reshape(image.height(), -1)[:, :image.width()]
         return (bits >> 24) > 100
 
     for ratio in (1.0, 2.0):
         raster = alpha(True, ratio) | alpha(False, ratio)
-        monkeypatch.setattr(ellipse_raster, "READY", False)  # QPainter's outlines
+        monkeypatch.setattr(overlay_raster, "READY", False)  # QPainter's outlines
         painted = alpha(False, ratio)
-        monkeypatch.setattr(ellipse_raster, "READY", True)
-        assert len(calls) == 2 * ratio  # the outlines came from the kernel, playing or still
+        monkeypatch.setattr(overlay_raster, "READY", True)
+        assert calls.count(1) == calls.count(2) == 2 * ratio  # from the kernels, playing or still
         overlap = (raster & painted).sum() / (raster | painted).sum()
         assert overlap > 0.75, (ratio, overlap)
+
+
+def _trails_every_pixel(shape_hw, trails, half_width, dot_radius, colours, dash):
+    """Each trail's coverage at every pixel: the nearest of its segments (the earliest on a tie),
+    dashed by the arc length there, then its dots."""
+    H, W = shape_hw
+    ys, xs = np.mgrid[0:H, 0:W]
+    px, py = xs + 0.5, ys + 0.5
+    out = np.zeros((H, W, 4))
+    for trail, colour in zip(trails, colours):
+        best, along = np.full((H, W), np.inf), np.zeros((H, W))
+        start = 0.0
+        for a, b in zip(trail[:-1], trail[1:]):
+            d = b - a
+            length = float(np.hypot(*d))
+            t = np.clip(((px - a[0]) * d[0] + (py - a[1]) * d[1]) / (length ** 2), 0.0, 1.0)
+            dist = np.hypot(px - (a[0] + t * d[0]), py - (a[1] + t * d[1]))
+            nearer = dist < best
+            best[nearer], along[nearer] = dist[nearer], start + t[nearer] * length
+            start += length
+        out = _blend(out, _dashed(np.clip(half_width + 0.5 - best, 0.0, 1.0), along, dash), colour)
+        for c in trail[:-1]:
+            out = _blend(out, np.clip(dot_radius + 0.5 - np.hypot(px - c[0], py - c[1]), 0.0, 1.0), colour)
+    return out
+
+
+def test_trails_are_drawn_as_every_pixel_evaluated():
+    """Every pixel near a trail is drawn once, by its nearest segment, with the dash pattern
+    running on across vertices, and a dot at each earlier position: sharp turns, long and
+    short segments, trails running off the image."""
+    rng = np.random.default_rng(5)
+    H, W = 80, 140
+    trails = []
+    for i in range(4):  # monotone in x: no trail comes back near itself
+        xs = np.sort(rng.uniform(-15, W + 15, size=rng.integers(2, 7)))
+        trails.append(np.c_[xs, rng.uniform(-5, H + 5, size=len(xs))])
+    colours = [premultiplied(tuple(rng.integers(0, 256, 3)), 220) for _ in trails]
+    points = np.concatenate(trails)
+    starts = np.cumsum([0] + [len(t) for t in trails]).astype(np.int64)
+    n = len(trails)
+    out = np.zeros((H, W), np.uint32)
+    stroke_trails(out, points, starts, np.full(n, 1.0), np.full(n, 2.5), np.array(colours, np.uint32),
+                  np.full(n, 2.0), overlay_raster.NO_CLIP)
+    expected = _trails_every_pixel((H, W), trails, 1.0, 2.5, colours, 2.0)
+    got = np.stack([(out >> s) & 255 for s in (24, 16, 8, 0)], axis=-1).astype(float)
+    assert got[..., 0].max() > 0
+    assert np.abs(got - expected).max() <= 3.0  # 8-bit rounding at each blend, nothing missed or doubled

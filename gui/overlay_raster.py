@@ -1,13 +1,15 @@
-"""Ellipse outlines drawn straight into an ARGB image in numba: the overlay while playing.
+"""The overlay's strokes drawn straight into a raster image in numba: ellipses and trails.
 
 QPainter's anti-aliased strokes cost ~1.5 ms an outline at lecture sizes, and
 PySide6 holds the GIL while it draws: EM's 2 x K outlines with their white
-halos took 18 ms of the UI thread at every M-step.  Here an outline is the set
-of pixels near the ellipse q(p) = 1, with q(p) = (p - c)^T Q (p - c), found row
-by row between an inner and an outer ellipse; each pixel's coverage comes from
-its distance to the curve, (sqrt(q) - 1) / |grad sqrt(q)|, and each pixel is
-blended once per outline, as QPainter blends a stroke.  Still frames and every
-export keep QPainter's drawing (``render._paint_ellipses``).
+halos took 18 ms of the UI thread at every M-step, and the centres' dashed
+trails grew dearer with every iteration.  Here an outline is the set of pixels
+near the ellipse q(p) = 1, with q(p) = (p - c)^T Q (p - c), found row by row
+around where the row crosses it; each pixel's coverage comes from its distance
+to the curve, (sqrt(q) - 1) / |grad sqrt(q)|.  A trail's pixels are those near
+its segments, each given to the nearest of a segment and its neighbours.
+Every pixel is blended once per stroke, as QPainter blends a stroke.  Vector
+exports keep QPainter's paths (``render._paint_ellipses``, ``render._paint_trails``).
 """
 
 import math
@@ -181,6 +183,77 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
                     _blend(row, x, colour, cover)
 
 
+@njit(cache=True, nogil=True)
+def _segment_distance(px, py, ax, ay, bx, by):
+    """(distance from p to the segment a-b, where along it the nearest point lies: 0..1)."""
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = ((px - ax) * dx + (py - ay) * dy) / length2 if length2 > 0.0 else 0.0
+    t = min(max(t, 0.0), 1.0)
+    ex, ey = px - (ax + t * dx), py - (ay + t * dy)
+    return math.sqrt(ex * ex + ey * ey), t
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def stroke_trails(out, points, starts, half_widths, dot_radii, colours, dashes, clip):
+    """Draw trail i, the polyline points[starts[i]:starts[i + 1]] (device pixels), into ``out``:
+    its segments with half width half_widths[i], dashed as Qt's dash line of pen width dashes[i]
+    (0: solid), then a round dot of radius dot_radii[i] at every vertex but the last, all in
+    premultiplied colours[i], within ``clip`` (as ``stroke_ellipses``)."""
+    H, W = out.shape
+    X0, Y0 = max(clip[0], 0), max(clip[1], 0)
+    X1, Y1 = min(clip[2], W), min(clip[3], H)
+    for i in range(starts.shape[0] - 1):
+        first, last = starts[i], starts[i + 1] - 1
+        if last <= first:
+            continue
+        hw, colour, dash = half_widths[i], colours[i], dashes[i]
+        unit = max(dash, 1.0)
+        period, on = 6.0 * unit, 5.0 * unit  # square caps lengthen each dash by a width
+        along0 = 0.0  # arc length at the segment's start: the dash pattern runs on across vertices
+        for j in range(first, last):
+            ax, ay, bx, by = points[j, 0], points[j, 1], points[j + 1, 0], points[j + 1, 1]
+            length = math.sqrt((bx - ax) ** 2 + (by - ay) ** 2)
+            if not (length < 1e7) or not (math.isfinite(ax) and math.isfinite(ay)):
+                along0 += length if math.isfinite(length) else 0.0
+                continue
+            reach = hw + 1.0
+            for y in range(max(math.floor(min(ay, by) - reach), Y0), min(math.ceil(max(ay, by) + reach), Y1)):
+                row = out[y]
+                for x in range(max(math.floor(min(ax, bx) - reach), X0), min(math.ceil(max(ax, bx) + reach), X1)):
+                    px, py = x + 0.5, y + 0.5
+                    d, t = _segment_distance(px, py, ax, ay, bx, by)
+                    cover = min(max(hw + 0.5 - d, 0.0), 1.0)
+                    if not (cover > 0.0):
+                        continue
+                    # a pixel near a vertex is the nearer segment's, drawn once (the earlier one on a tie)
+                    if j > first and _segment_distance(px, py, points[j - 1, 0], points[j - 1, 1], ax, ay)[0] <= d:
+                        continue
+                    if j + 1 < last and _segment_distance(px, py, bx, by, points[j + 2, 0],
+                                                          points[j + 2, 1])[0] < d:
+                        continue
+                    if dash > 0.0:
+                        m = along0 + t * length
+                        m -= period * math.floor(m / period)
+                        cover *= min(max(min(m + 0.5, on - m + 0.5), 0.0), 1.0)
+                        if not (cover > 0.0):
+                            continue
+                    _blend(row, x, colour, cover)
+            along0 += length
+        radius = dot_radii[i]
+        for j in range(first, last):
+            cx, cy = points[j, 0], points[j, 1]
+            if not (math.isfinite(cx) and math.isfinite(cy)) or radius <= 0.0:
+                continue
+            for y in range(max(math.floor(cy - radius - 1.0), Y0), min(math.ceil(cy + radius + 1.0), Y1)):
+                row = out[y]
+                for x in range(max(math.floor(cx - radius - 1.0), X0), min(math.ceil(cx + radius + 1.0), X1)):
+                    d = math.sqrt((x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2)
+                    cover = min(max(radius + 0.5 - d, 0.0), 1.0)
+                    if cover > 0.0:
+                        _blend(row, x, colour, cover)
+
+
 def premultiplied(rgb, alpha):
     """uint32 premultiplied ARGB of an (r, g, b) 0..255 and an alpha 0..255."""
     r, g, b = (round(float(c) * alpha / 255.0) for c in rgb)
@@ -194,5 +267,7 @@ def warm_up():
     shape = np.array([[[2.0, 0.0], [0.0, 1.5]]] * 2)
     stroke_ellipses(out, np.array([[4.0, 4.0]] * 2), shape, np.array([1.0, 1.0]),
                     np.array([premultiplied((0, 0, 0), 255)] * 2, np.uint32), np.array([0.0, 1.0]), NO_CLIP)
+    stroke_trails(out, np.array([[1.0, 1.0], [5.0, 3.0], [6.0, 7.0]]), np.array([0, 3], np.int64), np.array([1.0]),
+                  np.array([2.5]), np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([2.0]), NO_CLIP)
     READY = True
     return out
