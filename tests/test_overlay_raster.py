@@ -1,5 +1,6 @@
 """The overlay's strokes drawn in numba into raster images (gui/overlay_raster.py)."""
 
+import itertools
 import math
 
 import numpy as np
@@ -149,7 +150,7 @@ def _trails_every_pixel(shape_hw, trails, half_width, dot_radius, colours, dash)
     for trail, colour in zip(trails, colours):
         best, along = np.full((H, W), np.inf), np.zeros((H, W))
         start = 0.0
-        for a, b in zip(trail[:-1], trail[1:]):
+        for a, b in itertools.pairwise(trail):
             d = b - a
             length = float(np.hypot(*d))
             t = np.clip(((px - a[0]) * d[0] + (py - a[1]) * d[1]) / (length ** 2), 0.0, 1.0)
