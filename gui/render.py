@@ -271,7 +271,7 @@ def _paint_ellipses(painter, to_device, overlay, s, outlines=True):
         anchor = to_device.map(QPointF(*map(float, overlay.centres[k][:2])))
         label = f"π={float(weights[k]):.2f}"
         at = QPointF(anchor.x() + 14 * s, anchor.y() - 17 * s)
-        if overlay.draft:
+        if overlay.draft or isinstance(painter.device(), QImage):  # a vector device keeps the text as paths
             ratio = painter.device().devicePixelRatioF()
             image, offset = _label_image(label, k, s, ratio)
             painter.drawImage(at + offset, image)
