@@ -92,6 +92,7 @@ class SessionModel(QObject, HalfStepCursor):
         self.client.sigFrame.connect(self._on_client_frame)
         self.client.sigReset.connect(self._on_client_reset)
         self.client.sigCalled.connect(self._on_client_called)
+        self.client.sigIdle.connect(self._on_client_idle)  # before any view's: see _on_client_idle
         self.agreement = None  # engine.agreement.Agreement at the half-step on screen, or None
         self._agreement_key = None  # what ``agreement`` was computed for
         self._agreement_call = None  # (generation, key) of the request on the worker
@@ -558,6 +559,13 @@ class SessionModel(QObject, HalfStepCursor):
         """The one place a frame is asked of the worker (a request supersedes any prefetch)."""
         self._ahead, self._prefetching, self._prefetch_wanted = {}, None, []
         self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring())
+
+    def _on_client_idle(self):
+        """Every request answered: a prefetch still on its way never will be (the worker failed on
+        it), so nothing waits for it; the player's next tick asks afresh."""
+        if self._prefetching is not None:
+            self._prefetched.discard(self._prefetching[0])
+            self._prefetching = None
 
     def _on_client_frame(self, frame):
         if frame.run_id != self.run_id:

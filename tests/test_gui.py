@@ -237,6 +237,29 @@ def test_a_half_step_made_ahead_is_shown_at_once_and_a_stale_one_never(window, q
     assert s.index == 7 and s.frame.index == 7
 
 
+def test_a_prefetch_the_worker_fails_on_never_stalls_playing(window, qtbot, three_blobs, monkeypatch):
+    """A worker bug on a half-step made ahead (no frame ever comes): playing goes on at the next
+    tick, as it did before frames were made ahead, and reaches the end."""
+    from engine import run as run_module
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans", max_iter=12)
+    step = run_module.Run.step
+    failed = []
+
+    def step_once_failing(run):
+        if len(run.history) == 5 and not failed:
+            failed.append(True)
+            raise RuntimeError("a worker bug (simulated)")
+        return step(run)
+    monkeypatch.setattr(run_module.Run, "step", step_once_failing)
+    window.player.set_speed(60)
+    with qtbot.capture_exceptions() as exceptions:
+        QTest.keyClick(window, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: not window.player.playing, timeout=20000)
+    assert failed and len(exceptions) == 1  # it did fail, once
+    wait_idle(qtbot, s)
+    assert s.at_end and s._prefetching is None
+
+
 def test_playing_shows_every_half_step_in_order_and_the_plot_every_dot(window, qtbot, three_blobs):
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans", max_iter=40)
     shown = []
