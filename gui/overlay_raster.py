@@ -115,9 +115,11 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
         reach = hw + 1.0  # pixels this far from the curve may be touched
         s_out = 1.0 + reach / r_min
         ext_y = s_out * math.sqrt(s11)
+        if not (ext_y < 1e7 and abs(cx) < 1e9 and abs(cy) < 1e9) or r_min < 0.25:
+            continue  # far too big, far away or too thin for the distance estimate (render.py leaves it to QPainter)
         y0 = max(math.floor(cy - ext_y), Y0)
         y1 = min(math.ceil(cy + ext_y), Y1 - 1)
-        if y0 > y1 or not (ext_y < 1e7):
+        if y0 > y1:
             continue
         colour = colours[i]
         dash = dashes[i]
@@ -154,8 +156,8 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
                 s_lo, s_hi = (a_lo, a_hi) if sp == 0 else (b_lo, b_hi)
                 if s_lo > s_hi:
                     continue
-                x_start = max(math.floor(cx + s_lo), X0)
-                x_stop = min(math.ceil(cx + s_hi), X1 - 1)
+                x_start = max(math.floor(max(cx + s_lo, -1e9)), X0)  # bounded: floor of a huge float overflows
+                x_stop = min(math.ceil(min(cx + s_hi, 1e9)), X1 - 1)
                 # coverage of the span first, without branches (vectorised), then the blend
                 for x in range(x_start, x_stop + 1):
                     dx = x + 0.5 - cx
@@ -214,13 +216,21 @@ def stroke_trails(out, points, starts, half_widths, dot_radii, colours, dashes, 
         for j in range(first, last):
             ax, ay, bx, by = points[j, 0], points[j, 1], points[j + 1, 0], points[j + 1, 1]
             length = math.sqrt((bx - ax) ** 2 + (by - ay) ** 2)
-            if not (length < 1e7) or not (math.isfinite(ax) and math.isfinite(ay)):
+            if not (length < 1e7 and max(abs(ax), abs(ay), abs(bx), abs(by)) < 1e9):
                 along0 += length if math.isfinite(length) else 0.0
-                continue
+                continue  # non-finite or vast: render.py leaves such trails to QPainter
             reach = hw + 1.0
             for y in range(max(math.floor(min(ay, by) - reach), Y0), min(math.ceil(max(ay, by) + reach), Y1)):
                 row = out[y]
-                for x in range(max(math.floor(min(ax, bx) - reach), X0), min(math.ceil(max(ax, bx) + reach), X1)):
+                # the row's stretch of the segment, widened by the reach: a long diagonal segment
+                # is not scanned over its whole bounding box
+                x_lo, x_hi = min(ax, bx), max(ax, bx)
+                if abs(by - ay) > 1e-9:
+                    t0 = min(max((y + 0.5 - reach - ay) / (by - ay), 0.0), 1.0)
+                    t1 = min(max((y + 0.5 + reach - ay) / (by - ay), 0.0), 1.0)
+                    xa, xb = ax + t0 * (bx - ax), ax + t1 * (bx - ax)
+                    x_lo, x_hi = min(xa, xb), max(xa, xb)
+                for x in range(max(math.floor(x_lo - reach), X0), min(math.ceil(x_hi + reach) + 1, X1)):
                     px, py = x + 0.5, y + 0.5
                     d, t = _segment_distance(px, py, ax, ay, bx, by)
                     cover = min(max(hw + 0.5 - d, 0.0), 1.0)
@@ -243,7 +253,7 @@ def stroke_trails(out, points, starts, half_widths, dot_radii, colours, dashes, 
         radius = dot_radii[i]
         for j in range(first, last):
             cx, cy = points[j, 0], points[j, 1]
-            if not (math.isfinite(cx) and math.isfinite(cy)) or radius <= 0.0:
+            if not (abs(cx) < 1e9 and abs(cy) < 1e9) or not (0.0 < radius < 1e4):
                 continue
             for y in range(max(math.floor(cy - radius - 1.0), Y0), min(math.ceil(cy + radius + 1.0), Y1)):
                 row = out[y]

@@ -150,7 +150,7 @@ def paint_overlay(painter, to_device, overlay):
             painter.setPen(dots)
             painter.drawPoints(poly.mid(0, len(trail) - 1))
     if overlay.covariances is not None:
-        _paint_ellipses(painter, to_device, overlay, s, outlines=not _raster_ellipses(painter, to_device, overlay, s))
+        _paint_ellipses(painter, to_device, overlay, s, rastered=_raster_ellipses(painter, to_device, overlay, s))
     for k in range(K):
         _paint_centre(painter, to_device.map(QPointF(*map(float, overlay.centres[k][:2]))), k, s,
                       empty=k in overlay.empty)
@@ -165,6 +165,12 @@ def _ellipse_pens(overlay, s):
         width = (1.2 + 7.0 * float(weights[k])) * s
         for n_sigma, alpha in ((1.0, 255), (2.0, 150)):
             yield k, n_sigma, (width if n_sigma == 1.0 else width * 0.55), alpha
+
+
+# The kernel's distance to an outline holds for outlines at least this wide (device pixels, the
+# 1-sigma minor radius); a collapsing component's is drawn by QPainter.  Past the other bound
+# (device pixels from the origin, or a radius) coordinates lose their precision.
+RASTER_MIN_RADIUS, RASTER_MAX_RADIUS = 1.5, 1e6
 
 
 def _raster_target(painter):
@@ -196,6 +202,8 @@ def _raster_trails(painter, to_device, trails, s):
     if not drawn:
         return True
     points = np.concatenate([_device_xy(to_device, trail) for _, trail in drawn]) * ratio
+    if not np.all(np.abs(points) <= RASTER_MAX_RADIUS):
+        return False  # a centre far off (or not finite): QPainter's drawing, which clips it
     starts = np.cumsum([0] + [len(trail) for _, trail in drawn]).astype(np.int64)
     colours = np.array([overlay_raster.premultiplied(cluster_qcolor(k).getRgb()[:3], 220) for k, _ in drawn],
                        dtype=np.uint32)
@@ -212,10 +220,12 @@ def _raster_trails(painter, to_device, trails, s):
 def _raster_ellipses(painter, to_device, overlay, s):
     """The outlines and their halos stroked by ``overlay_raster`` straight into the painter's
     image, the window's and an exported frame's alike (~7 ms where QPainter takes 18-50 at
-    K = 10, and without the GIL: export threads stroke side by side); False where it cannot."""
+    K = 10, and without the GIL: export threads stroke side by side). Returns the components
+    stroked: none where the kernel cannot draw, and never a collapsing one (thinner than
+    RASTER_MIN_RADIUS device pixels, or vast), whose distance estimate fails: QPainter draws those."""
     target = _raster_target(painter)
     if target is None:
-        return False
+        return set()
     pixels, ratio, clip = target
     # the transform's linear part, acting on column vectors (x, y): QTransform maps x' = m11 x + m21 y + dx
     linear = np.array([[to_device.m11(), to_device.m21()], [to_device.m12(), to_device.m22()]]) * ratio
@@ -223,9 +233,14 @@ def _raster_ellipses(painter, to_device, overlay, s):
     vals, vecs = np.linalg.eigh(np.asarray(overlay.covariances, dtype=np.float64)[:, :2, :2])
     unit_shapes = linear @ (vecs * np.sqrt(np.maximum(vals, 0.0))[:, None, :])
     device_centres = _device_xy(to_device, overlay.centres) * ratio
+    radii = np.linalg.svd(unit_shapes, compute_uv=False)  # (K, 2), largest first
+    stroked = {k for k in range(len(unit_shapes)) if RASTER_MIN_RADIUS <= radii[k, 1]
+               and radii[k, 0] <= RASTER_MAX_RADIUS and np.all(np.abs(device_centres[k]) <= RASTER_MAX_RADIUS)}
     halo = overlay_raster.premultiplied((255, 255, 255), 200)
     centres, shapes, half_widths, colours, dashes = [], [], [], [], []
     for k, n_sigma, w, alpha in _ellipse_pens(overlay, s):
+        if k not in stroked:
+            continue
         for hw, rgba, dash in ((0.5 * (w + 3.0 * s), halo, 0.0),
                                (0.5 * w, overlay_raster.premultiplied(cluster_qcolor(k).getRgb()[:3], alpha),
                                 w * ratio if n_sigma == 2.0 else 0.0)):
@@ -234,6 +249,8 @@ def _raster_ellipses(painter, to_device, overlay, s):
             half_widths.append(hw * ratio)
             colours.append(rgba)
             dashes.append(dash)
+    if not stroked:
+        return stroked
     painter.beginNativePainting()
     try:
         overlay_raster.stroke_ellipses(pixels, np.array(centres), np.array(shapes),
@@ -241,13 +258,15 @@ def _raster_ellipses(painter, to_device, overlay, s):
                                        np.array(dashes), clip)
     finally:
         painter.endNativePainting()
-    return True
+    return stroked
 
 
-def _paint_ellipses(painter, to_device, overlay, s, outlines=True):
-    """The 1 and 2 sigma outlines with their halos (unless ``outlines`` is False: drawn already),
-    then each component's pi_k label over all of them."""
-    for k, n_sigma, w, alpha in _ellipse_pens(overlay, s) if outlines else ():
+def _paint_ellipses(painter, to_device, overlay, s, rastered=()):
+    """The 1 and 2 sigma outlines with their halos (but those of the components ``rastered``:
+    drawn already), then each component's pi_k label over all of them."""
+    for k, n_sigma, w, alpha in _ellipse_pens(overlay, s):
+        if k in rastered:
+            continue
         poly = _polygon(to_device, ellipse_outline(overlay.centres[k], overlay.covariances[k], n_sigma))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         # a white halo keeps the outline visible over points of its own colour

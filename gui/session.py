@@ -67,6 +67,7 @@ class SessionModel(QObject, HalfStepCursor):
     sigHistoryChanged = Signal()
     sigStepChanged = Signal(int)
     sigFrameChanged = Signal()
+    sigFrameMadeAhead = Signal()  # a prefetched frame landed (the player may be owed a tick)
     sigAgreementChanged = Signal()
     sigMessage = Signal(str)
     sigModifiedChanged = Signal(bool)
@@ -552,8 +553,9 @@ class SessionModel(QObject, HalfStepCursor):
     def _frame_key(self, index):
         """What a frame of half-step ``index`` is made from: a prefetched frame is shown only for
         the same run, view and colouring (the colouring's arrays by identity: replaced, never edited)."""
-        colour_by, truth, mixture, n_true = self.colouring()
-        return (self.run_id, index, self.viewport, self.display.lines, colour_by, id(truth), id(mixture), n_true)
+        # (n_true follows from the truth and the mixture: not worked out again for every frame)
+        return (self.run_id, index, self.viewport, self.display.lines, self.display.colour_by, id(self.truth),
+                id(self.mixture))
 
     def _ask_frame(self, index):
         """The one place a frame is asked of the worker (a request supersedes any prefetch)."""
@@ -581,7 +583,10 @@ class SessionModel(QObject, HalfStepCursor):
             if not prefetching[2]:
                 self._ahead[prefetching[1]] = frame  # kept until asked for
                 self._prefetch_next()
+                self.sigFrameMadeAhead.emit()
                 return
+        if frame.error:
+            self._on_client_reset(frame.run_id, frame.error)
         grew = len(frame.history) != len(self.history) or frame.finished != self.finished
         self.history, self.finished, self.frame = frame.history, frame.finished, frame
         self.stop_reason = frame.stop_reason

@@ -85,6 +85,7 @@ class Frame:
     changed: np.ndarray = None  # indices of the points whose cluster this assignment step changed
     seconds: dict = field(default_factory=dict)
     generation: int = 0  # of the request it answers (EngineClient.request_frame's return)
+    error: str = None  # why stepping on to it failed (numbers the engine refuses), else None
 
 
 @dataclass
@@ -165,7 +166,7 @@ class _Worker(QObject):
         run = self._run
         cloud = self._shown_cloud(viewport)
         n = len(cloud)
-        labels = None
+        labels = error = None
         if run is None:
             history, finished, stop_reason, index = (), True, None, 0
             source = None
@@ -179,7 +180,7 @@ class _Worker(QObject):
                     run.step()
             except ValueError as exc:  # numbers the engine refuses (overflow): said, never a crash
                 run.stop_reason = FAILED
-                self.sigReset.emit(run_id, str(exc))
+                error = str(exc)  # said with this frame: one made ahead says it when it is shown
             index = max(0, min(index, len(run) - 1))
             history, finished, stop_reason = tuple(run.history), run.finished, run.stop_reason
             source = run.responsibility_source(index)
@@ -221,7 +222,7 @@ class _Worker(QObject):
         return Frame(run_id=run_id, index=index, history=history, finished=finished, stop_reason=stop_reason,
                      labels=labels, viewport=viewport, image=image,
                      field_image=field_image, regions=regions, changed=changed, seconds=timings,
-                     generation=generation)
+                     generation=generation, error=error)
 
     def _shown_cloud(self, viewport):
         """The PointImage drawn: the 2-D points' own, or the points through the viewport's

@@ -260,6 +260,29 @@ def test_a_prefetch_the_worker_fails_on_never_stalls_playing(window, qtbot, thre
     assert s.at_end and s._prefetching is None
 
 
+def test_numbers_the_engine_refuses_ahead_are_said_when_their_half_step_comes(window, qtbot, three_blobs,
+                                                                             monkeypatch):
+    """Stepping on to half-step 6 overflows while 4 is on screen (made ahead): 5, the last good
+    one, is still played, and the error is said with it, not over 4."""
+    from engine import run as run_module
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans", max_iter=12)
+    step = run_module.Run.step
+
+    def overflowing(run):
+        if len(run.history) == 6:
+            raise ValueError("beta * ||x - m||^2 overflows (simulated)")
+        return step(run)
+    monkeypatch.setattr(run_module.Run, "step", overflowing)
+    shown = []
+    s.sigFrameChanged.connect(lambda: shown.append((s.index, s.error is not None)))
+    window.player.set_speed(60)
+    QTest.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not window.player.playing, timeout=20000)
+    wait_idle(qtbot, s)
+    assert (5, False) in shown and s.index == 5 and "overflows" in s.error
+    assert all(not error for index, error in shown if index < 5)
+
+
 def test_playing_shows_every_half_step_in_order_and_the_plot_every_dot(window, qtbot, three_blobs):
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans", max_iter=40)
     shown = []

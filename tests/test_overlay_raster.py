@@ -185,3 +185,49 @@ def test_trails_are_drawn_as_every_pixel_evaluated():
     got = np.stack([(out >> s) & 255 for s in (24, 16, 8, 0)], axis=-1).astype(float)
     assert got[..., 0].max() > 0
     assert np.abs(got - expected).max() <= 3.0  # 8-bit rounding at each blend, nothing missed or doubled
+
+
+def test_a_collapsing_component_is_drawn_as_qpainter_draws_it(qtbot):
+    """An outline thinner than the kernel's distance estimate holds for (a collapsed EM component:
+    a line) is left to QPainter: the frame is the one QPainter alone would draw."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage, QPainter, QTransform
+
+    from gui.render import Overlay, paint_overlay
+    overlay_raster.warm_up()
+    line = np.array([[0.5, 0.5], [0.5, 0.5 + 1e-12]])  # rank one: all along the diagonal
+    overlay = Overlay(centres=np.array([[-1.0, 0.0], [2.0, 1.0]]), covariances=np.array([0.3 * np.eye(2), line]),
+                      weights=np.array([0.5, 0.5]))
+
+    def pixels(ready):
+        overlay_raster.READY = ready
+        image = QImage(300, 200, QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
+        paint_overlay(painter, QTransform(50.0, 0.0, 0.0, -50.0, 100.0, 120.0), overlay)
+        painter.end()
+        return np.frombuffer(image.constBits(), np.uint32).reshape(200, 300).copy()
+    try:
+        both, qpainter = pixels(True), pixels(False)
+    finally:
+        overlay_raster.READY = True
+    collapsed = np.zeros((200, 300), bool)
+    collapsed[:, 150:] = True  # component 2's side of the frame
+    assert (qpainter[collapsed] >> 24).max() > 0  # its line is there
+    assert np.array_equal(both[collapsed], qpainter[collapsed])
+
+
+@pytest.mark.parametrize("far", [1e12, 1e20, -1e20])
+def test_coordinates_far_off_the_image_never_hang_or_write_outside(far):
+    """Device coordinates past what an int holds (a centre 1e18 units off in a zoomed view),
+    with an export's clip starting past 0: nothing drawn, no hang, no stray write."""
+    out = np.zeros((60, 80), np.uint32)
+    clip = np.array([5, 5, 75, 55], np.int64)
+    black = np.array([premultiplied((0, 0, 0), 255)], np.uint32)
+    stroke_ellipses(out, np.array([[far, 30.0]]), np.array([[[20.0, 0.0], [0.0, 1e-7]]]), np.array([1.0]), black,
+                    np.array([0.0]), clip)
+    stroke_ellipses(out, np.array([[40.0, 30.0]]), np.array([[[far, 0.0], [0.0, 1e-3]]]), np.array([1.0]), black,
+                    np.array([0.0]), clip)
+    stroke_trails(out, np.array([[10.0, 10.0], [far, 12.0], [far, far]]), np.array([0, 3], np.int64),
+                  np.array([1.0]), np.array([2.5]), black, np.array([2.0]), clip)
+    assert not out[:, :5].any() and not out[:5].any() and not out[55:].any() and not out[:, 75:].any()
