@@ -108,6 +108,9 @@ def playing_fps(n, k=10, seconds=3.0, size=(1600, 1000), algorithm="soft-kmeans"
     loop.exec()
     window.player.pause()
     rates, gaps, frames = [], [], []
+    stopped = []  # when the player stopped by itself: a run that ends within the trial plays no longer
+    window.player.sigPlayingChanged.connect(lambda playing: stopped.append(time.perf_counter()) if not playing
+                                            else None)
     for trial in range(trials):
         # a new run each time (a setting changed): the first play of a run, not a replay of one
         # computed already (whose colours are recomputed: the pass keeps only the last two)
@@ -123,7 +126,7 @@ def playing_fps(n, k=10, seconds=3.0, size=(1600, 1000), algorithm="soft-kmeans"
         painted = scene.frames_painted
         t0 = time.perf_counter()
         loop.exec()
-        elapsed = time.perf_counter() - t0
+        elapsed = (min(stopped[-1], time.perf_counter()) if stopped and stopped[-1] > t0 else time.perf_counter()) - t0
         window.player.pause()
         gaps.append(meter.stop())
         # frames painted on the canvas, not frames delivered: one replaced before a paint was

@@ -45,6 +45,8 @@ def _qimage(array):
 class SceneItem(pg.GraphicsObject):
     """Draws the field, the points image and the overlay; everything is prepared outside paint()."""
 
+    sigFramePainted = Signal()  # a frame reached the screen (the player waits for it)
+
     def __init__(self):
         super().__init__()
         self._points = None  # (QImage, array, QRectF in data coordinates)
@@ -95,6 +97,7 @@ class SceneItem(pg.GraphicsObject):
         if self._painted_serial != self._frame_serial:
             self._painted_serial = self._frame_serial
             self.frames_painted += 1
+            self.sigFramePainted.emit()
         to_device = painter.transform()
         painter.save()
         painter.resetTransform()

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.player = Player(session, self)
         self.loader = FileLoader(self)  # big files are read off the UI thread
         self.canvas = Canvas(session)
+        self.player.follow_paints(self.canvas.scene_item.sigFramePainted)  # every half-step is seen
         self.canvas.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.canvas.setToolTip("")
         self.cost_plot = CostPlot(session)

@@ -1,8 +1,13 @@
 """Time: a QTimer that advances the session one half-step per tick."""
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+import time
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 MIN_SPEED, MAX_SPEED = 0.5, 60.0
+# A half-step shown is painted before the next is: a view that paints (``frame_painted``) holds
+# the player back this long at most (a hidden window never paints, and must not stop the run)
+PAINT_WAIT_S = 0.25
 
 
 class Player(QObject):
@@ -29,6 +34,29 @@ class Player(QObject):
         # tick owed is paid then, not at the next tick (at 4 /s, 250 ms late)
         if hasattr(session, "sigFrameMadeAhead"):
             session.sigFrameMadeAhead.connect(self._on_client_idle)
+        self._shown_at = None  # when the half-step not painted yet was asked for (see frame_painted)
+        self._paint_gated = False  # set once a view reports its paints
+
+    def follow_paints(self, signal):
+        """Let ``signal`` (a view's "a new frame painted") pace the play."""
+        self._paint_gated = True
+        signal.connect(self.frame_painted, Qt.ConnectionType.QueuedConnection)
+
+    @Slot()
+    def frame_painted(self):
+        """The view painted the half-step shown (connected queued: never inside a paint). Until
+        then the next one waits: a frame replaced before it was painted was never seen, and at a
+        million points an E-step and the refit made ahead after it landed within one paint, so
+        the room saw only every other half-step."""
+        self._shown_at = None
+        self._on_client_idle()
+
+    def _held_back(self):
+        return self._shown_at is not None and time.monotonic() - self._shown_at < PAINT_WAIT_S
+
+    def _ready(self):
+        s = self.session
+        return not self._held_back() and (not s.busy or s.made_ahead(s.index + 1))
 
     @property
     def playing(self):
@@ -59,15 +87,13 @@ class Player(QObject):
         self.pause() if self.playing else self.play()
 
     def _on_timer_tick(self):
-        s = self.session
-        if s.busy and not s.made_ahead(s.index + 1):
+        if not self._ready():
             self._owed = True
             return
         self._advance()
 
     def _on_client_idle(self):
-        s = self.session
-        if self._owed and self.playing and (not s.busy or s.made_ahead(s.index + 1)):
+        if self._owed and self.playing and self._ready():
             self._advance()
 
     def _on_frame_shown(self):
@@ -82,4 +108,6 @@ class Player(QObject):
         if s.at_end or s.error or not s.history:
             self.pause()
             return
+        if self._paint_gated:
+            self._shown_at = time.monotonic()
         s.step(1)

@@ -283,6 +283,32 @@ def test_numbers_the_engine_refuses_ahead_are_said_when_their_half_step_comes(wi
     assert all(not error for index, error in shown if index < 5)
 
 
+def test_the_player_waits_for_each_half_step_to_be_painted(window, qtbot, three_blobs):
+    """A half-step replaced before it was painted is never seen: the player goes on only once the
+    view says it painted the one shown (or after PAINT_WAIT_S, so a hidden view never stops it)."""
+    from PySide6.QtCore import QObject, Signal
+
+    from gui.player import PAINT_WAIT_S, Player
+
+    class View(QObject):
+        sigFramePainted = Signal()
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans", max_iter=40)
+    view = View()
+    player = Player(s)
+    player.follow_paints(view.sigFramePainted)
+    player.set_speed(60)
+    player.play()
+    qtbot.waitUntil(lambda: s.index == 1, timeout=5000)
+    qtbot.wait(int(PAINT_WAIT_S * 1000 * 0.5))
+    assert s.index == 1  # not painted yet: held
+    view.sigFramePainted.emit()
+    qtbot.waitUntil(lambda: s.index == 2, timeout=5000)
+    qtbot.wait(int(PAINT_WAIT_S * 1000 * 1.5) + 100)
+    assert s.index >= 3  # never painted: it goes on after the wait
+    player.pause()
+    wait_idle(qtbot, s)
+
+
 def test_playing_shows_every_half_step_in_order_and_the_plot_every_dot(window, qtbot, three_blobs):
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans", max_iter=40)
     shown = []
