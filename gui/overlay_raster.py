@@ -9,7 +9,7 @@ around where the row crosses it; each pixel's coverage comes from its distance
 to the curve, (sqrt(q) - 1) / |grad sqrt(q)|.  A trail's pixels are those near
 its segments, each given to the nearest of a segment and its neighbours.
 Every pixel is blended once per stroke, as QPainter blends a stroke.  Vector
-exports keep QPainter's paths (``render._paint_ellipses``, ``render._paint_trails``).
+exports keep QPainter's paths (``render.paint_overlay``).
 """
 
 import math

@@ -99,7 +99,7 @@ class Player(QObject):
     def _on_frame_shown(self):
         # the next half-step is made while this one is painted: the worker and the UI thread side by side
         s = self.session
-        if self.playing and not s.at_end and not s.error and s.history and s.frame.index == s.index:
+        if self.playing and not s.at_end and not s.error and s.history:
             s.prefetch(s.index + 1, s.index + 2)
 
     def _advance(self):

@@ -219,7 +219,7 @@ def _raster_trails(painter, to_device, trails, s):
 
 def _raster_ellipses(painter, to_device, overlay, s):
     """The outlines and their halos stroked by ``overlay_raster`` straight into the painter's
-    image, the window's and an exported frame's alike (~7 ms where QPainter takes 18-50 at
+    image, the window's and an exported frame's alike (~3 ms where QPainter takes 18-50 at
     K = 10, and without the GIL: export threads stroke side by side). Returns the components
     stroked: none where the kernel cannot draw, and never a collapsing one (thinner than
     RASTER_MIN_RADIUS device pixels, or vast), whose distance estimate fails: QPainter draws those."""
@@ -236,6 +236,8 @@ def _raster_ellipses(painter, to_device, overlay, s):
     radii = np.linalg.svd(unit_shapes, compute_uv=False)  # (K, 2), largest first
     stroked = {k for k in range(len(unit_shapes)) if RASTER_MIN_RADIUS <= radii[k, 1]
                and radii[k, 0] <= RASTER_MAX_RADIUS and np.all(np.abs(device_centres[k]) <= RASTER_MAX_RADIUS)}
+    if not stroked:
+        return stroked
     halo = overlay_raster.premultiplied((255, 255, 255), 200)
     centres, shapes, half_widths, colours, dashes = [], [], [], [], []
     for k, n_sigma, w, alpha in _ellipse_pens(overlay, s):
@@ -249,8 +251,6 @@ def _raster_ellipses(painter, to_device, overlay, s):
             half_widths.append(hw * ratio)
             colours.append(rgba)
             dashes.append(dash)
-    if not stroked:
-        return stroked
     painter.beginNativePainting()
     try:
         overlay_raster.stroke_ellipses(pixels, np.array(centres), np.array(shapes),

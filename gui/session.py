@@ -544,8 +544,7 @@ class SessionModel(QObject, HalfStepCursor):
             return
         for key in self._prefetch_wanted:
             if key not in self._ahead and key[0] == self.run_id:
-                generation = self.client.request_frame(self.run_id, key[1], self.viewport, self.display.lines,
-                                                       self.colouring())
+                generation = self._send_frame_request(key[1])
                 self._prefetching = (generation, key, False)  # (request, what it makes, shown when it lands)
                 self._prefetched.add(generation)
                 return
@@ -558,9 +557,13 @@ class SessionModel(QObject, HalfStepCursor):
                 id(self.mixture))
 
     def _ask_frame(self, index):
-        """The one place a frame is asked of the worker (a request supersedes any prefetch)."""
+        """Ask for the frame of half-step ``index`` now: a request supersedes any prefetch."""
         self._ahead, self._prefetching, self._prefetch_wanted = {}, None, []
-        self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring())
+        self._send_frame_request(index)
+
+    def _send_frame_request(self, index):
+        """The one place a frame is asked of the worker; returns the request's generation."""
+        return self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring())
 
     def _on_client_idle(self):
         """Every request answered: a prefetch still on its way never will be (the worker failed on

@@ -441,7 +441,7 @@ def warm_up():
     image.render(unit, 4, 4, 1.0, weighted=np.zeros((len(X), 3), np.float32))
     image.render(unit, 4, 4, 1.0, labels=np.zeros(len(X), np.int32), palette=pack_argb(cluster_rgb(2)))
     wash(point_colours(2, n_points=4))
-    overlay_raster.warm_up()  # the overlay's outlines while playing, drawn on the UI thread
+    overlay_raster.warm_up()  # the overlay's strokes, drawn on the UI thread: never compiled there
     pack_argb(hex_to_rgb(UNASSIGNED_HEX))
     cluster_rgb(3)
     return True

@@ -218,6 +218,8 @@ def test_a_half_step_made_ahead_is_shown_at_once_and_a_stale_one_never(window, q
     asked for, it is on screen without waiting for the worker; one made for a wish since
     replaced (Home pressed meanwhile) never reaches the screen."""
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans")
+    qtbot.waitUntil(lambda: not window.canvas._viewport_timer.isActive())  # the view settled: no new frame of it
+    wait_idle(qtbot, s)
     shown = []
     s.sigFrameChanged.connect(lambda: shown.append(s.index))
     s.prefetch(3, 4)
