@@ -7,6 +7,7 @@ Data arrive transposed, ``XT`` of shape (n_features, n_samples), so that the
 innermost loops run along samples and vectorise.  Work is split in chunks of
 ``CHUNK`` samples; each chunk writes its own partial sums (a shared
 ``y[label] += ...`` inside ``prange`` would race) and the caller reduces them.
+The pass a step makes hands its chunks out one at a time (``task_queue``).
 
 Every per-cluster sum is taken relative to the centre the pass was given
 (``x - m_k``), which keeps the refit exact to rounding even for data far from
@@ -20,8 +21,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .task_queue import WORKERS, take_task
+
 CHUNK = 1024
-NO_READOUT = (np.zeros((1, 0)), np.zeros((0, 0), dtype=np.float32))  # gaussian_chunk_pass without one
+NO_READOUT = (np.zeros((1, 3)), np.zeros(0, dtype=np.uint32))  # gaussian_chunk_pass without one
+_OPAQUE = np.uint32(0xFF000000)
 
 # reassoc/contract let LLVM vectorise the reductions; no nnan/ninf, so
 # non-finite values are never assumed away.
@@ -158,6 +162,16 @@ def _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, m
 
 
 @njit(cache=True, nogil=True)
+def _channel(v):
+    """One 8-bit channel of a packed readout: v rounded, clipped to 0..255 (NaN to 0)."""
+    if v >= 254.5:
+        return np.uint32(255)
+    if v > 0.0:
+        return np.uint32(v + 0.5)
+    return np.uint32(0)
+
+
+@njit(cache=True, nogil=True)
 def _scratch(K, B):
     """Per-chunk work arrays: log joints a and exponentials e (K, B); mx, s, y, work (B,)."""
     return (np.empty((K, B)), np.empty((K, B)), np.empty(B), np.empty(B), np.empty(B),
@@ -220,10 +234,11 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale, ve
     sq_scale : float
         ||x - mu||^2 = sq_scale ||A_k (x - mu)||^2 (soft k-means: 1 / (2 beta)); only
         used without ``need_outer``; 0 makes every chunk that moved take the second pass.
-    vectors : ndarray of shape (n_components, P)
-        With ``readout`` of shape (n_samples, P), float32, the pass also writes
-        readout[n] = sum_k r_k^(n) vectors[k] (the window's colours) from the
-        responsibilities it computes anyway; P = 0 skips it.
+    vectors : ndarray of shape (n_components, 3)
+        With ``readout`` of shape (n_samples,), uint32, the pass also writes
+        readout[n] = sum_k r_k^(n) vectors[k] (the window's colours, 0..255) from the
+        responsibilities it computes anyway, packed 0xFFRRGGBB;
+        an empty ``readout`` skips it.
 
     Returns
     -------
@@ -240,7 +255,7 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale, ve
     """
     D, N = XT.shape
     K = means.shape[0]
-    P = vectors.shape[1] if readout.shape[0] == N else 0
+    P = 3 if readout.shape[0] == N else 0
     n_chunks = (N + CHUNK - 1) // CHUNK
     p_counts = np.zeros((n_chunks, K))
     p_sums = np.zeros((n_chunks, K, D))
@@ -251,112 +266,128 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale, ve
     p_quad = np.zeros((n_chunks, K))
     p_ll = np.zeros(n_chunks)
     p_nent = np.zeros(n_chunks)
-    for c in prange(n_chunks):
-        start = c * CHUNK
-        stop = min(N, start + CHUNK)
-        B = stop - start
-        a, e, mx, s, y, work = _scratch(K, B)
-        p_ll[c] = _responsibilities_block(XT, start, stop, means, chol_prec, log_coef,
-                                          a, e, mx, s, y, work)
-        if P > 0:  # along the samples, as everything here: vectorised, then written row-wise
-            acc = np.zeros((P, B))
+    counter = np.zeros(1, np.int64)
+    for _ in prange(WORKERS):  # chunks one at a time (task_queue): no thread waits on another
+        while True:
+            c = take_task(counter)
+            if c >= n_chunks:
+                break
+            start = c * CHUNK
+            stop = min(N, start + CHUNK)
+            B = stop - start
+            a, e, mx, s, y, work = _scratch(K, B)
+            p_ll[c] = _responsibilities_block(XT, start, stop, means, chol_prec, log_coef,
+                                              a, e, mx, s, y, work)
+            if P > 0:  # along the samples, as everything here: vectorised, then packed row-wise
+                red = np.zeros(B)
+                green = np.zeros(B)
+                blue = np.zeros(B)
+                for k in range(K):
+                    ek = e[k]
+                    v0 = vectors[k, 0]
+                    v1 = vectors[k, 1]
+                    v2 = vectors[k, 2]
+                    for n in range(B):
+                        r = ek[n]
+                        red[n] += r * v0
+                        green[n] += r * v1
+                        blue[n] += r * v2
+                rows = readout[start:stop]
+                for n in range(B):
+                    rows[n] = _OPAQUE | (_channel(red[n]) << 16) | (_channel(green[n]) << 8) | _channel(blue[n])
+            nent = 0.0
             for k in range(K):
                 ek = e[k]
-                for p in range(P):
-                    vkp = vectors[k, p]
-                    ap = acc[p]
-                    for n in range(B):
-                        ap[n] += ek[n] * vkp
-            rows = readout[start:stop]
-            for n in range(B):
-                for p in range(P):
-                    rows[n, p] = acc[p, n]
-        nent = 0.0
-        for k in range(K):
-            ek = e[k]
-            ak = a[k]
-            ck = log_coef[k]
-            cnt = 0.0
-            ent = 0.0
-            q = 0.0
-            for n in range(B):
-                r = ek[n]
-                cnt += r
-                # r log r, with log r = a - log p(x); and 0.5 ||A(x - mu)||^2 = log_coef - a.
-                # r = 0 adds nothing, also where a = -inf (0 * inf would be NaN).
-                ent += r * (ak[n] - mx[n]) if r > 0.0 else 0.0
-                q += r * (ck - ak[n]) if r > 0.0 else 0.0
-            p_counts[c, k] = cnt
-            p_quad[c, k] = 2.0 * q
-            nent += ent
-            sums = p_sums[c, k]
-            outer = p_outer[c, k]
-            if D == 2 and need_outer:
-                x0 = XT[0, start:stop]
-                x1 = XT[1, start:stop]
-                m0 = means[k, 0]
-                m1 = means[k, 1]
-                s0 = 0.0
-                s1 = 0.0
-                o00 = 0.0
-                o01 = 0.0
-                o11 = 0.0
+                ak = a[k]
+                ck = log_coef[k]
+                cnt = 0.0
+                ent = 0.0
+                q = 0.0
                 for n in range(B):
                     r = ek[n]
-                    d0 = x0[n] - m0
-                    d1 = x1[n] - m1
-                    s0 += r * d0
-                    s1 += r * d1
-                    o00 += r * d0 * d0
-                    o01 += r * d0 * d1
-                    o11 += r * d1 * d1
-                sums[0] = s0
-                sums[1] = s1
-                outer[0, 0] = o00
-                outer[0, 1] = o01
-                outer[1, 0] = o01
-                outer[1, 1] = o11
-            else:
-                for i in range(D):
-                    xi = XT[i, start:stop]
-                    mi = means[k, i]
-                    acc = 0.0
+                    cnt += r
+                    # r log r, with log r = a - log p(x); and 0.5 ||A(x - mu)||^2 = log_coef - a.
+                    # r = 0 adds nothing, also where a = -inf (0 * inf would be NaN).
+                    ent += r * (ak[n] - mx[n]) if r > 0.0 else 0.0
+                    q += r * (ck - ak[n]) if r > 0.0 else 0.0
+                p_counts[c, k] = cnt
+                p_quad[c, k] = 2.0 * q
+                nent += ent
+                sums = p_sums[c, k]
+                outer = p_outer[c, k]
+                if D == 2 and need_outer:
+                    x0 = XT[0, start:stop]
+                    x1 = XT[1, start:stop]
+                    m0 = means[k, 0]
+                    m1 = means[k, 1]
+                    s0 = 0.0
+                    s1 = 0.0
+                    o00 = 0.0
+                    o01 = 0.0
+                    o11 = 0.0
                     for n in range(B):
-                        acc += ek[n] * (xi[n] - mi)
-                    sums[i] = acc
-                    if need_outer:
-                        for j in range(i + 1):
-                            xj = XT[j, start:stop]
-                            mj = means[k, j]
-                            acc = 0.0
-                            for n in range(B):
-                                acc += ek[n] * (xi[n] - mi) * (xj[n] - mj)
-                            outer[i, j] = acc
-                            outer[j, i] = acc
-            # the anchor: mu_k while the chunk's weighted points spread around it
-            anchor = p_anchor[c, k]
-            res = p_res[c, k]
-            if need_outer:
-                sq_mu = 0.0
+                        r = ek[n]
+                        d0 = x0[n] - m0
+                        d1 = x1[n] - m1
+                        s0 += r * d0
+                        s1 += r * d1
+                        o00 += r * d0 * d0
+                        o01 += r * d0 * d1
+                        o11 += r * d1 * d1
+                    sums[0] = s0
+                    sums[1] = s1
+                    outer[0, 0] = o00
+                    outer[0, 1] = o01
+                    outer[1, 0] = o01
+                    outer[1, 1] = o11
+                else:
+                    for i in range(D):
+                        xi = XT[i, start:stop]
+                        mi = means[k, i]
+                        acc = 0.0
+                        for n in range(B):
+                            acc += ek[n] * (xi[n] - mi)
+                        sums[i] = acc
+                        if need_outer:
+                            for j in range(i + 1):
+                                xj = XT[j, start:stop]
+                                mj = means[k, j]
+                                acc = 0.0
+                                for n in range(B):
+                                    acc += ek[n] * (xi[n] - mi) * (xj[n] - mj)
+                                outer[i, j] = acc
+                                outer[j, i] = acc
+                # the anchor: mu_k while the chunk's weighted points spread around it
+                anchor = p_anchor[c, k]
+                res = p_res[c, k]
+                if need_outer:
+                    sq_mu = 0.0
+                    for i in range(D):
+                        sq_mu += outer[i, i]
+                else:
+                    sq_mu = 2.0 * q * sq_scale
+                moved = 0.0
                 for i in range(D):
-                    sq_mu += outer[i, i]
-            else:
-                sq_mu = 2.0 * q * sq_scale
-            moved = 0.0
-            for i in range(D):
-                moved += sums[i] * sums[i]
-            if cnt > 0.0 and moved > _SPREAD * cnt * sq_mu:
-                for i in range(D):
-                    anchor[i] = means[k, i] + sums[i] / cnt
-                p_sq[c, k] = _moments_about_anchor(XT, start, stop, ek, anchor, res, outer, need_outer)
-            else:
-                for i in range(D):
-                    anchor[i] = means[k, i]
-                    res[i] = sums[i]
-                p_sq[c, k] = sq_mu
-        p_nent[c] = nent
+                    moved += sums[i] * sums[i]
+                if cnt > 0.0 and moved > _SPREAD * cnt * sq_mu:
+                    for i in range(D):
+                        anchor[i] = means[k, i] + sums[i] / cnt
+                    p_sq[c, k] = _moments_about_anchor(XT, start, stop, ek, anchor, res, outer, need_outer)
+                else:
+                    for i in range(D):
+                        anchor[i] = means[k, i]
+                        res[i] = sums[i]
+                    p_sq[c, k] = sq_mu
+            p_nent[c] = nent
+    # in chunk order, one thread: an array's .sum() here would be a parallel reduction, whose
+    # rounding changes with the thread count
+    ll = 0.0
+    neg_entropy = 0.0
+    for c in range(n_chunks):
+        ll += p_ll[c]
+        neg_entropy += p_nent[c]
     return (p_counts, p_sums.sum(axis=0), p_anchor, p_res, p_sq, p_outer,
-            p_quad.sum(axis=0), p_ll.sum(), p_nent.sum())
+            p_quad.sum(axis=0), ll, neg_entropy)
 
 
 @njit(cache=True, nogil=True)

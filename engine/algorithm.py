@@ -160,9 +160,9 @@ class Algorithm(abc.ABC):
     def responsibility_pass(self, data, snapshot, workspace, readout=None):
         """One pass over the data under ``snapshot``'s parameters: ``PassStatistics``.
 
-        ``readout``: an optional pair (vectors (K, P), out (n_samples, P) float32) that an
-        algorithm with soft responsibilities fills with sum_k r_k^(n) vectors[k] on the way
-        (``Run.keep_readout``); hard algorithms ignore it.
+        ``readout``: an optional pair (colours (K, 3), out (n_samples,) uint32) that an
+        algorithm with soft responsibilities fills with sum_k r_k^(n) colours[k], packed
+        0xFFRRGGBB, on the way (``Run.keep_readout``); hard algorithms ignore it.
         """
 
     @abc.abstractmethod

@@ -107,20 +107,21 @@ class Run:
         return snapshot
 
     # -- readout: what the pass computes anyway, kept for the window --------
-    def keep_readout(self, vectors):
-        """From now on, keep per point sum_k r_k^(n) vectors[k] ((K, P), e.g. the cluster
-        colours) for the last two responsibility half-steps, written by the pass that
-        computes r anyway: the window colours a played step without recomputing r.
+    def keep_readout(self, colours):
+        """From now on, keep per point the colour sum_k r_k^(n) colours[k] (``colours``: (K, 3),
+        the clusters' RGB, 0..255) for the last two responsibility half-steps, written by the
+        pass that computes r anyway: the window colours a played step without recomputing r.
 
         Only algorithms with soft responsibilities keep one (``readout`` is None for k-means).
         """
-        vectors = np.ascontiguousarray(vectors, dtype=np.float64)
-        if vectors.ndim != 2 or vectors.shape[0] != self.current.n_clusters:
-            raise ValueError(f"readout vectors must have shape (K, P) with K = {self.current.n_clusters}")
-        self._readout_vectors = None if self.algorithm.hard else vectors
+        colours = np.ascontiguousarray(colours, dtype=np.float64)
+        if colours.shape != (self.current.n_clusters, 3):
+            raise ValueError(f"readout colours must have shape (K, 3) with K = {self.current.n_clusters}")
+        self._readout_vectors = None if self.algorithm.hard else colours
 
     def readout(self, index):
-        """The kept (n_samples, P) float32 readout of the responsibilities shown at ``index``, or None."""
+        """The kept readout of the responsibilities shown at ``index``, or None: (n_samples,) uint32,
+        each point's colour rounded to 8 bits a channel and packed 0xFFRRGGBB (opaque ARGB)."""
         source = self.responsibility_source(index % len(self.history))
         return self._readouts.get(source)
 
@@ -129,8 +130,7 @@ class Run:
         if self._readout_vectors is not None:
             in_use = [id(a) for a in self._readouts.values()]
             spare = [a for a in self._readout_spares if id(a) not in in_use]
-            out = spare[0] if spare else np.empty((self.data.n_samples, self._readout_vectors.shape[1]),
-                                                  dtype=np.float32)
+            out = spare[0] if spare else np.empty(self.data.n_samples, dtype=np.uint32)
             if not spare:
                 self._readout_spares.append(out)
             readout = (self._readout_vectors, out)

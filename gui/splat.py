@@ -4,7 +4,9 @@ A disc stamp (anti-aliased fill plus a darker rim) is blended source-over at
 each point's pixel.  The image is cut in horizontal bands, one per task, each
 task clearing and stamping only rows of its own band, from its own list of the
 points that touch it: parallel without races, the same pixels whatever the
-thread count, and colouring fused into the same pass.
+thread count, and colouring fused into the same pass.  Bands are handed to the
+threads one at a time (``engine.task_queue``), so a thread the UI preempts
+holds up no other.
 """
 
 import math
@@ -12,6 +14,8 @@ import sys
 
 import numpy as np
 from numba import njit, prange
+
+from engine.task_queue import WORKERS, take_task
 
 
 def disc_stamp(radius, rim=1.0):
@@ -27,10 +31,8 @@ def disc_stamp(radius, rim=1.0):
 
 
 # How a point's colour is given to ``_render``
-COLOUR_ARGB = 0  # one uint32 ARGB per point
-COLOUR_WEIGHTED = 1  # one float32 RGB triple per point, 0..255, e.g. sum_k r_k colour_k (``Run.readout``)
-COLOUR_LABELS = 2  # one int32 label per point and an ARGB palette
-_STRIDE = 17  # bands are dealt to the threads 17 apart (see PointImage._bands)
+COLOUR_ARGB = 0  # one uint32 ARGB per point, e.g. sum_k r_k colour_k packed by the pass (``Run.readout``)
+COLOUR_LABELS = 1  # one int32 label per point and an ARGB palette
 
 
 @njit(cache=True, nogil=True)
@@ -82,77 +84,90 @@ def _bucket(points, a, b, c, d, e, f, W, H, R, band_h, n_bands):
     return counts, bx, by, index
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _blend(flat, at, entry, solid, c_rb, c_g):
+    """One stamp pixel at flat[at]: ``entry`` = cover | tint << 16 (``stamp_tables``)."""
+    a = entry & np.uint32(0xFFFF)
+    if a > 256:  # inside the disc: opaque, no blending
+        flat[at] = solid
+        return
+    k = entry >> 16
+    inv = np.uint32(256) - a
+    d = flat[at]
+    # source-over in 8.8 fixed point, two channels per 32-bit lane pair (R|B, A|G):
+    # each lane stays under 2^16 because k <= a
+    rb = ((d & np.uint32(0xFF00FF)) * inv + c_rb * k + np.uint32(0x800080)) >> 8
+    ag = (((d >> 8) & np.uint32(0xFF00FF)) * inv + np.uint32(0xFF0000) * a + c_g * k
+          + np.uint32(0x800080)) >> 8
+    flat[at] = (rb & np.uint32(0xFF00FF)) | ((ag & np.uint32(0xFF00FF)) << 8)
+
+
 @njit(parallel=True, cache=True, nogil=True)
-def _render(starts, order, bx, by, index, band_h, mode, argb, weighted, labels, palette, cover, tint, out):
-    """Clear ``out`` (H, W) uint32 premultiplied ARGB and blend a stamp at every point, in
-    its colour (``mode``: see COLOUR_*), one task per band: each task writes only its
-    own rows, so no two tasks touch one pixel and the result is the same whatever the
-    thread count.  The rim is the point's colour at 55% brightness."""
+def _render(starts, bx, by, index, band_h, mode, argb, labels, palette, stamp, spans, out):
+    """Clear ``out`` (H, W) C-contiguous uint32 premultiplied ARGB and blend a stamp at every
+    point, in its colour (``mode``: see COLOUR_*), one task per band, handed out one at a
+    time (``engine.task_queue``): each task writes only its own rows, so no two tasks touch one
+    pixel and the result is the same whatever the thread count.  ``stamp`` (S * S,) holds
+    cover | tint << 16 row by row, ``spans`` (S, 2) each row's first and last + 1 column
+    with any cover.  The rim is the point's colour at 55% brightness."""
     H, W = out.shape
-    S = cover.shape[0]
+    flat = out.reshape(H * W)
+    S = spans.shape[0]
     R = S // 2
     n_bands = starts.shape[0] - 1
-    single = S == 1 and cover[0, 0] > 256  # one opaque pixel a point (a million points)
+    single = S == 1 and (stamp[0] & np.uint32(0xFFFF)) > 256  # one opaque pixel a point (a million points)
     opaque = np.uint32(255) << 24
-    if mode == COLOUR_WEIGHTED:
-        # packed first, point by point in order (streaming): the bands then gather 4 bytes a
-        # point, not 12 (at a million points 4 MB stay in cache where 12 MB do not)
-        for n in prange(weighted.shape[0]):
-            argb[n] = opaque | (np.uint32(min(weighted[n, 0] + 0.5, 255.0)) << 16) | \
-                (np.uint32(min(weighted[n, 1] + 0.5, 255.0)) << 8) | np.uint32(min(weighted[n, 2] + 0.5, 255.0))
-    for task in prange(n_bands):
-        band = order[task]
-        row0 = band * band_h
-        row1 = min(H, row0 + band_h)
-        for y in range(row0, row1):
-            out[y, :] = 0
-        if single:
-            # one pixel each, always inside the image (_bucket keeps only those): a loop with
-            # nothing else in it, twice as fast as the stamp's at a million points
-            if mode == COLOUR_LABELS:
-                for j in range(starts[band], starts[band + 1]):
-                    out[by[j], bx[j]] = palette[labels[index[j]]] | opaque
-            else:
-                for j in range(starts[band], starts[band + 1]):
-                    out[by[j], bx[j]] = argb[index[j]] | opaque
-            continue
-        for j in range(starts[band], starts[band + 1]):
-            n = index[j]
-            if mode == COLOUR_LABELS:
-                col = palette[labels[n]]
-            else:
-                col = argb[n]
-            cx = bx[j]
-            cy = by[j]
-            y0 = max(cy - R, row0)
-            y1 = min(cy + R + 1, row1)
-            x0 = max(cx - R, 0)
-            x1 = min(cx + R + 1, W)
-            if y0 >= y1 or x0 >= x1:
+    # unsigned offsets: numba checks every signed index for wraparound, which costs a
+    # third of the loop here
+    uW = np.uint64(W)
+    uS = np.uint64(S)
+    counter = np.zeros(1, np.int64)
+    for _ in prange(WORKERS):
+        while True:
+            band = take_task(counter)
+            if band >= n_bands:
+                break
+            row0 = band * band_h
+            row1 = min(H, row0 + band_h)
+            flat[np.uint64(row0) * uW:np.uint64(row1) * uW] = 0
+            if single:
+                # one pixel each, always inside the image (_bucket keeps only those): a loop with
+                # nothing else in it, twice as fast as the stamp's at a million points
+                if mode == COLOUR_LABELS:
+                    for j in range(starts[band], starts[band + 1]):
+                        flat[np.uint64(by[j]) * uW + np.uint64(bx[j])] = palette[labels[index[j]]] | opaque
+                else:
+                    for j in range(starts[band], starts[band + 1]):
+                        flat[np.uint64(by[j]) * uW + np.uint64(bx[j])] = argb[index[j]] | opaque
                 continue
-            solid = opaque | (col & np.uint32(0xFFFFFF))
-            c_rb = col & np.uint32(0xFF00FF)
-            c_g = (col >> 8) & np.uint32(0xFF)
-            for y in range(y0, y1):
-                sy = y - cy + R
-                row = out[y]
-                for x in range(x0, x1):
-                    sx = x - cx + R
-                    a = cover[sy, sx]
-                    if a == 0:
-                        continue
-                    if a > 256:  # inside the disc: opaque, no blending
-                        row[x] = solid
-                        continue
-                    k = tint[sy, sx]
-                    inv = np.uint32(256) - a
-                    d = row[x]
-                    # source-over in 8.8 fixed point, two channels per 32-bit lane pair (R|B, A|G):
-                    # each lane stays under 2^16 because k <= a
-                    rb = ((d & np.uint32(0xFF00FF)) * inv + c_rb * k + np.uint32(0x800080)) >> 8
-                    ag = (((d >> 8) & np.uint32(0xFF00FF)) * inv + np.uint32(0xFF0000) * a + c_g * k
-                          + np.uint32(0x800080)) >> 8
-                    row[x] = (rb & np.uint32(0xFF00FF)) | ((ag & np.uint32(0xFF00FF)) << 8)
+            for j in range(starts[band], starts[band + 1]):
+                n = index[j]
+                if mode == COLOUR_LABELS:
+                    col = palette[labels[n]]
+                else:
+                    col = argb[n]
+                cx = bx[j]
+                cy = by[j]
+                solid = opaque | (col & np.uint32(0xFFFFFF))
+                c_rb = col & np.uint32(0xFF00FF)
+                c_g = (col >> 8) & np.uint32(0xFF)
+                if cy - R >= row0 and cy + R < row1 and cx - R >= 0 and cx + R < W:
+                    # the whole stamp inside the band, as nearly every one is: no clipping
+                    at = np.uint64(cy - R) * uW + np.uint64(cx - R)
+                    entry = np.uint64(0)
+                    for sy in range(S):
+                        for sx in range(spans[sy, 0], spans[sy, 1]):
+                            usx = np.uint64(sx)
+                            _blend(flat, at + usx, stamp[entry + usx], solid, c_rb, c_g)
+                        at += uW
+                        entry += uS
+                    continue
+                for y in range(max(cy - R, row0), min(cy + R + 1, row1)):
+                    sy = y - cy + R
+                    at = np.uint64(y) * uW
+                    entry = np.uint64(sy) * uS
+                    for x in range(max(cx - R + spans[sy, 0], 0), min(cx - R + spans[sy, 1], W)):
+                        _blend(flat, at + np.uint64(x), stamp[entry + np.uint64(x - cx + R)], solid, c_rb, c_g)
 
 
 def stamp_tables(radius, rim=1.0):
@@ -184,7 +199,6 @@ def marker_radius(n_points, scale=1.0):
 
 
 _NO_ARGB = np.zeros(0, np.uint32)
-_NO_WEIGHTED = np.zeros((0, 3), np.float32)
 _NO_LABELS = np.zeros(0, np.int32)
 BAND_TASKS = 64  # bands an image is cut in: many more than cores, so dense bands balance out
 POOL_SIZE = 6  # images a PointImage keeps for reuse: shown, cached, made ahead (2), in flight
@@ -202,8 +216,7 @@ class PointImage:
 
     def __init__(self, points):
         self.points = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 2)
-        self._layout = None  # (key, starts, order, bx, by, index, band_h, cover, tint)
-        self._packed = None  # uint32 per point: the weighted colours packed, reused
+        self._layout = None  # (key, starts, bx, by, index, band_h, stamp, spans)
         self._pool = []
 
     def __len__(self):
@@ -212,18 +225,19 @@ class PointImage:
     def _bands(self, transform, width, height, radius):
         key = (transform, width, height, radius)
         if self._layout is None or self._layout[0] != key:
-            fill, rim = stamp_tables(radius)
-            R = fill.shape[0] // 2
+            cover, tint = stamp_tables(radius)
+            R = cover.shape[0] // 2
             band_h = max(2 * R + 1, -(-height // BAND_TASKS))
             n_bands = -(-height // band_h)
             (a, b, c), (d, e, f) = transform
             starts, bx, by, index = _bucket(self.points, float(a), float(b), float(c), float(d),
                                             float(e), float(f), width, height, R, band_h, n_bands)
-            # bands dealt out of order: prange gives each thread a contiguous share of the tasks,
-            # and a cloud's dense bands sit together; 17 apart, the threads' shares weigh alike
-            stride = _STRIDE if math.gcd(_STRIDE, n_bands) == 1 else 1
-            order = (np.arange(n_bands, dtype=np.int64) * stride) % max(n_bands, 1)
-            self._layout = (key, starts, order, bx, by, index, band_h, fill, rim)
+            stamp = (cover | (tint << 16)).astype(np.uint32).ravel()
+            spans = np.zeros((cover.shape[0], 2), np.int64)  # rows' covered columns (a disc's corners are not)
+            for row, line in enumerate(cover):
+                covered = np.flatnonzero(line)
+                spans[row] = (covered[0], covered[-1] + 1) if len(covered) else (0, 0)
+            self._layout = (key, starts, bx, by, index, band_h, stamp, spans)
         return self._layout[1:]
 
     def _image(self, width, height):
@@ -235,31 +249,20 @@ class PointImage:
         self._pool = [im for im in self._pool if im.shape == (height, width)][-(POOL_SIZE - 1):] + [image]
         return image
 
-    def render(self, transform, width, height, radius, argb=None, weighted=None, labels=None,
-               palette=None, out=None):
+    def render(self, transform, width, height, radius, argb=None, labels=None, palette=None, out=None):
         """(height, width) uint32 premultiplied ARGB with every point in its colour: ``argb``
-        (uint32 per point), ``weighted`` ((N, 3) float32 RGB, 0..255), or ``labels`` with an
-        ARGB ``palette``.  Into ``out`` if given, else an image of the pool."""
+        (uint32 per point) or ``labels`` with an ARGB ``palette``.  Into ``out`` if given,
+        else an image of the pool."""
         image = self._image(width, height) if out is None else out
         if width <= 0 or height <= 0:
             return image
-        starts, order, bx, by, index, band_h, fill, rim = self._bands(transform, width, height, radius)
-        if weighted is not None:
-            mode = COLOUR_WEIGHTED
-        elif labels is not None:
-            mode = COLOUR_LABELS
-        else:
-            mode = COLOUR_ARGB
-        if weighted is not None:  # packed into this point set's own scratch, then drawn
-            if self._packed is None or len(self._packed) != len(self.points):
-                self._packed = np.empty(len(self.points), dtype=np.uint32)
-            argb = self._packed
-        _render(starts, order, bx, by, index, band_h, mode,
+        starts, bx, by, index, band_h, stamp, spans = self._bands(transform, width, height, radius)
+        mode = COLOUR_ARGB if labels is None else COLOUR_LABELS
+        _render(starts, bx, by, index, band_h, mode,
                 _NO_ARGB if argb is None else np.ascontiguousarray(argb, dtype=np.uint32),
-                _NO_WEIGHTED if weighted is None else weighted,
                 _NO_LABELS if labels is None else np.ascontiguousarray(labels, dtype=np.int32),
                 _NO_ARGB if palette is None else np.ascontiguousarray(palette, dtype=np.uint32),
-                fill, rim, image)
+                stamp, spans, image)
         return image
 
 

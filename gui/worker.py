@@ -108,7 +108,8 @@ class _Worker(QObject):
         self._run_id = 0
         self._cloud = None  # (points array, PointImage or None (D > 2), Dataset or None): kept while the points are
         self._shown = None  # (points, projection, PointImage of the projected points), D > 2
-        self._colour_cache = None  # ((run id, source index), colour arguments of PointImage.render)
+        # ((run id, source index, ...), colour arguments of PointImage.render, colouring, from the readout)
+        self._colour_cache = None
         self._labels_cache = None  # ((run id, source index), labels) for lines, small N only
         self._image_cache = None  # ((colour key, viewport), image): a refit shows the same points
         self._field_cache = None  # ((run id, source index, viewport), field image)
@@ -242,8 +243,8 @@ class _Worker(QObject):
     def _colours(self, key, run, index, source, n, colouring=None):
         """How each point is coloured at ``index``: keyword arguments of ``PointImage.render``.
 
-        A played soft step comes with its readout (sum_k r_k colour_k, blended by the pass
-        that computed r); k-means colours by label through the palette; a step scrubbed
+        A played soft step comes with its readout (sum_k r_k colour_k, blended and packed by
+        the pass that computed r); k-means colours by label through the palette; a step scrubbed
         back to recomputes its responsibilities once.  ``colouring`` (View → Colour by):
         (colour_by, truth z, true mixture, number of true components), see
         ``palette.colour_source_colours``; z unknown falls back to the fit.
@@ -251,7 +252,7 @@ class _Worker(QObject):
         if self._colour_cache is not None and self._colour_cache[0] == key:
             colours = self._colour_cache[1]
             # a readout is the run's to reuse once two newer steps were played
-            if "weighted" not in colours or run.readout(index) is colours["weighted"]:
+            if not self._colour_cache[3] or run.readout(index) is colours["argb"]:
                 return colours
         if colouring is not None and colouring[0] != "fit":
             colour_by, truth, mixture, n_true = colouring
@@ -261,21 +262,22 @@ class _Worker(QObject):
                 resp = true_responsibilities(mixture, data if data is not None else points)
             argb = colour_source_colours(colour_by, n, truth, resp, n_true)
             if argb is not None:
-                self._colour_cache = (key, {"argb": argb}, colouring)
+                self._colour_cache = (key, {"argb": argb}, colouring, False)
                 return self._colour_cache[1]
+        readout = None
         if source is None:
             colours = {"argb": point_colours(0, n_points=n)}
         elif run.algorithm.hard:
             colours = {"labels": run.labels(source),
                        "palette": pack_argb(cluster_rgb(run.current.n_clusters)).astype(np.uint32)}
         else:
-            weighted = run.readout(index)
-            if weighted is not None:
-                colours = {"weighted": weighted}
+            readout = run.readout(index)
+            if readout is not None:
+                colours = {"argb": readout}
             else:
                 colours = {"argb": point_colours(run.current.n_clusters,
                                                  responsibilities=run.responsibilities(source, dtype=np.float32))}
-        self._colour_cache = (key, colours, colouring)
+        self._colour_cache = (key, colours, colouring, readout is not None)
         return colours
 
     def _labels(self, run_id, run, source):
@@ -438,7 +440,7 @@ def warm_up():
     image = PointImage(X)
     unit = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
     image.render(unit, 4, 4, 1.0, argb=point_colours(2, n_points=len(X)))
-    image.render(unit, 4, 4, 1.0, weighted=np.zeros((len(X), 3), np.float32))
+    image.render(unit, 4, 4, 1.0, argb=np.zeros(len(X), np.uint32))
     image.render(unit, 4, 4, 1.0, labels=np.zeros(len(X), np.int32), palette=pack_argb(cluster_rgb(2)))
     wash(point_colours(2, n_points=4))
     overlay_raster.warm_up()  # the overlay's strokes, drawn on the UI thread: never compiled there

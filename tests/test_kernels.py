@@ -164,8 +164,28 @@ def test_the_readout_is_the_responsibilities_times_the_vectors(algorithm, rng):
     kept = [i for i in range(len(run)) if run.readout(i) is not None]
     assert kept == [5, 6, 7]  # E-steps 5 and 7, and the M-step 6 that shows step 5's r
     for i in kept:
-        np.testing.assert_allclose(run.readout(i), run.responsibilities(i) @ vectors, rtol=0, atol=2e-3)
+        packed = run.readout(i)
+        assert packed.dtype == np.uint32 and packed.shape == (len(X),)
+        assert np.all(packed >> 24 == 0xFF)  # opaque
+        channels = np.stack([(packed >> 16) & 0xFF, (packed >> 8) & 0xFF, packed & 0xFF], axis=1)
+        want = run.responsibilities(i) @ vectors
+        # rounded to the nearest 8-bit level (within float error at a .5)
+        assert np.abs(channels - want).max() <= 0.5 + 1e-6
     assert run.readout(3) is None  # older steps are recomputed, never kept
+
+
+def test_the_packed_readout_clips_each_channel():
+    """Channels past 0..255 (colours given out of range) are clipped, not wrapped around."""
+    from engine import Scenario
+    X = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.1, 5.0]])
+    run = Scenario(points=X, algorithm="em", centres=X[[0, 2]]).start()
+    run.keep_readout(np.array([[300.0, -20.0, 128.0], [0.0, 255.0, 254.6]]))
+    run.run(3)  # the start's pass came before keep_readout: E-step 3 is the first kept
+    packed = run.readout(3)
+    assert (packed[0] >> 16) & 0xFF == 255  # 300 clipped, not 300 - 256
+    assert (packed[0] >> 8) & 0xFF == 0  # -20 clipped, not wrapped
+    assert packed[0] & 0xFF == 128
+    assert packed[3] & 0xFF == 255  # 254.6 rounds to 255
 
 
 def test_k_means_keeps_no_readout(rng):
@@ -177,3 +197,65 @@ def test_k_means_keeps_no_readout(rng):
     assert all(run.readout(i) is None for i in range(len(run)))
     with pytest.raises(ValueError, match="shape"):
         run.keep_readout(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="shape"):
+        run.keep_readout(np.ones((3, 4)))  # three channels, no more
+
+
+def test_the_task_queue_hands_out_every_task_once():
+    """Threads take tasks from one counter: none is skipped, none is done twice."""
+    import numba
+
+    from engine.task_queue import WORKERS, new_counter, take_task
+
+    @numba.njit(parallel=True)
+    def taken(n_tasks):
+        times = np.zeros(n_tasks, np.int64)
+        counter = new_counter_jit()
+        for _ in numba.prange(WORKERS):
+            while True:
+                task = take_task(counter)
+                if task >= n_tasks:
+                    break
+                times[task] += 1  # one task, one slot: no race
+        return times
+
+    @numba.njit
+    def new_counter_jit():
+        return np.zeros(1, np.int64)
+
+    assert new_counter().tolist() == [0]
+    for n_tasks in (0, 1, WORKERS - 1, 10_007):
+        times = taken(n_tasks)
+        assert len(times) == n_tasks and np.all(times == 1)
+
+
+def test_the_pass_is_the_same_whatever_the_thread_count(rng):
+    """Chunks are handed out one at a time, to whichever thread is free: the statistics
+    (reduced in chunk order) and the readout must not depend on who did what."""
+    import numba
+
+    from engine import _kernels
+    X = np.r_[rng.normal(size=(40_000, 2)), rng.normal(size=(30_000, 2)) + 5.0]
+    XT = np.ascontiguousarray(X.T)
+    means = np.array([[0.0, 0.0], [5.0, 5.0], [2.0, 3.0]])
+    chol = np.broadcast_to(np.eye(2), (3, 2, 2)).copy()
+    log_coef = np.log(np.full(3, 1 / 3)) - np.log(2 * np.pi)
+    colours = np.array([[255.0, 0, 0], [0, 255.0, 0], [0, 0, 255.0]])
+
+    def run_pass(threads):
+        before = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            readout = np.zeros(len(X), np.uint32)
+            stats = _kernels.gaussian_chunk_pass(XT, means, chol, log_coef, True, 0.0, colours, readout)
+        finally:
+            numba.set_num_threads(before)
+        return stats, readout
+
+    one, readout_one = run_pass(1)
+    many, readout_many = run_pass(numba.config.NUMBA_NUM_THREADS)
+    assert one[0].sum() == pytest.approx(len(X), rel=1e-12)  # every chunk counted, once
+    assert np.all(readout_one >> 24 == 0xFF)  # every point's colour written
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(readout_one, readout_many)
