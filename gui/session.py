@@ -103,7 +103,7 @@ class SessionModel(QObject, HalfStepCursor):
         self._dragging = None
         self._wanted = 0
         self._ahead = {}  # frame key -> Frame made ahead by ``prefetch``, not shown yet
-        self._prefetching = None  # (generation, frame key, show when it lands) of a prefetch on its way
+        self._prefetching = {}  # generation -> [frame key, show when it lands] of the prefetches on their way
         self._prefetch_wanted = []  # frame keys to make ahead, in order
         self._prefetched = set()  # generations of the prefetches not landed yet (dropped ones too)
         self.modified = False
@@ -520,8 +520,10 @@ class SessionModel(QObject, HalfStepCursor):
         key = self._frame_key(max(0, index))
         if key in self._ahead:
             self._on_client_frame(self._ahead.pop(key))
-        elif self._prefetching is not None and self._prefetching[1] == key:
-            self._prefetching = (self._prefetching[0], key, True)  # on its way: shown when it lands
+        elif any(entry[0] == key for entry in self._prefetching.values()):
+            for entry in self._prefetching.values():
+                if entry[0] == key:
+                    entry[1] = True  # on its way: shown when it lands
         else:
             self._ask_frame(max(0, index))
 
@@ -529,7 +531,9 @@ class SessionModel(QObject, HalfStepCursor):
         """Have the worker make the frames of half-steps ``indices`` now, one after another, each
         shown when it is asked for: while playing, the next two half-steps are made while the
         canvas paints this one, so the worker and the UI thread work side by side, and the
-        worker never waits for a tick between a cheap refit and the pass that follows it."""
+        worker never waits for a tick between a cheap refit and the pass that follows it.
+        All are asked at once (a prefetch supersedes nothing), so the worker goes on to the
+        second while the UI thread is still painting and has not taken the first."""
         self._prefetch_wanted = [self._frame_key(i) for i in indices]
         self._ahead = {key: frame for key, frame in self._ahead.items() if key in self._prefetch_wanted}
         self._prefetch_next()
@@ -539,15 +543,13 @@ class SessionModel(QObject, HalfStepCursor):
         return self._frame_key(index) in self._ahead
 
     def _prefetch_next(self):
-        """Ask for the first wanted frame not made yet: one at a time, so none supersedes another."""
-        if self._prefetching is not None:
-            return
+        """Ask for every wanted frame neither made nor on its way."""
+        on_their_way = [entry[0] for entry in self._prefetching.values()]
         for key in self._prefetch_wanted:
-            if key not in self._ahead and key[0] == self.run_id:
-                generation = self._send_frame_request(key[1])
-                self._prefetching = (generation, key, False)  # (request, what it makes, shown when it lands)
+            if key not in self._ahead and key not in on_their_way and key[0] == self.run_id:
+                generation = self._send_frame_request(key[1], ahead=True)
+                self._prefetching[generation] = [key, False]  # what it makes, shown when it lands
                 self._prefetched.add(generation)
-                return
 
     def _frame_key(self, index):
         """What a frame of half-step ``index`` is made from: a prefetched frame is shown only for
@@ -558,19 +560,19 @@ class SessionModel(QObject, HalfStepCursor):
 
     def _ask_frame(self, index):
         """Ask for the frame of half-step ``index`` now: a request supersedes any prefetch."""
-        self._ahead, self._prefetching, self._prefetch_wanted = {}, None, []
+        self._ahead, self._prefetching, self._prefetch_wanted = {}, {}, []
         self._send_frame_request(index)
 
-    def _send_frame_request(self, index):
+    def _send_frame_request(self, index, ahead=False):
         """The one place a frame is asked of the worker; returns the request's generation."""
-        return self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring())
+        return self.client.request_frame(self.run_id, index, self.viewport, self.display.lines, self.colouring(),
+                                         supersede=not ahead)
 
     def _on_client_idle(self):
         """Every request answered: a prefetch still on its way never will be (the worker failed on
         it), so nothing waits for it; the player's next tick asks afresh."""
-        if self._prefetching is not None:
-            self._prefetched.discard(self._prefetching[0])
-            self._prefetching = None
+        self._prefetched.difference_update(self._prefetching)
+        self._prefetching = {}
 
     def _on_client_frame(self, frame):
         if frame.run_id != self.run_id:
@@ -579,12 +581,12 @@ class SessionModel(QObject, HalfStepCursor):
         # frames land in the order asked: a prefetch older than this one was dropped by the worker
         self._prefetched = {g for g in self._prefetched if g > frame.generation}
         if made_ahead:
-            prefetching = self._prefetching
-            if prefetching is None or frame.generation != prefetching[0]:
+            entry = self._prefetching.pop(frame.generation, None)
+            if entry is None:
                 return  # made ahead for a wish since replaced: never shown
-            self._prefetching = None
-            if not prefetching[2]:
-                self._ahead[prefetching[1]] = frame  # kept until asked for
+            key, show = entry
+            if not show:
+                self._ahead[key] = frame  # kept until asked for
                 self._prefetch_next()
                 self.sigFrameMadeAhead.emit()
                 return

@@ -8,9 +8,11 @@ t-SNE widget and ndv's controller), so the window always catches up to the
 newest state instead of replaying a backlog.
 """
 
+import contextlib
 import dataclasses
 import gc
 import itertools
+import os
 import sys
 import threading
 import time
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit, prange
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import ALGORITHM_NAMES, Dataset
 from engine.agreement import true_responsibilities
@@ -374,13 +376,15 @@ class EngineClient(QObject):
         # queued to this (UI) thread after the request's own result signal, so a
         # caller that sees "idle" has already received every frame
         self._worker.sigDone.connect(self._on_worker_done)
+        # run by the new thread itself, before any request (and so before its first kernel)
+        self._thread.started.connect(yield_to_the_ui, Qt.ConnectionType.DirectConnection)
         self._thread.start()
 
-    def _send(self, kind, payload):
+    def _send(self, kind, payload, supersede=True):
         gen = next(self._generation)
         with self._lock:
             self._pending += 1
-        if kind == "frame":
+        if kind == "frame" and supersede:
             self.latest_frame_generation = gen
         self._sigRequest.emit(_Request(gen, kind, payload))
         return gen
@@ -400,8 +404,11 @@ class EngineClient(QObject):
     def reset(self, run_id, scenario):
         return self._send("reset", (run_id, scenario))
 
-    def request_frame(self, run_id, index, viewport, want_labels, colouring=None):
-        return self._send("frame", (run_id, index, viewport, want_labels, colouring))
+    def request_frame(self, run_id, index, viewport, want_labels, colouring=None, supersede=True):
+        """Ask for a frame.  A request that supersedes drops every frame request before it
+        that the worker has not begun, and cuts short a long walk it is on; one made ahead
+        (``supersede=False``) drops none, and is dropped by the next that does."""
+        return self._send("frame", (run_id, index, viewport, want_labels, colouring), supersede)
 
     def call(self, fn, *args):
         """Run ``fn(*args)`` on the worker thread; the answer comes with sigCalled."""
@@ -410,6 +417,23 @@ class EngineClient(QObject):
     def shutdown(self):
         self._thread.quit()
         self._thread.wait(5000)
+
+
+WORKER_NICE = 5  # CPU share 3:1 in the UI thread's favour where both want a core (Linux weights)
+
+
+def yield_to_the_ui():
+    """Lower the calling (worker) thread's priority, and so that of the kernel threads it
+    starts (they inherit it).  With two cores, the UI thread and two kernel threads shared
+    them alike: a paint took 1.5 times as long as alone, and a frame waited for it.  With
+    the work handed out task by task (``engine.task_queue``) the kernels lose little:
+    they take the core back whenever the UI thread is idle."""
+    if sys.platform.startswith("linux"):
+        # per thread on Linux (a thread id); elsewhere setpriority would lower the whole process
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+    else:
+        QThread.currentThread().setPriority(QThread.Priority.LowPriority)
 
 
 def warm_up():

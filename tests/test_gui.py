@@ -239,6 +239,55 @@ def test_a_half_step_made_ahead_is_shown_at_once_and_a_stale_one_never(window, q
     assert s.index == 7 and s.frame.index == 7
 
 
+def test_the_worker_makes_the_second_half_step_ahead_while_the_ui_thread_is_busy(window, qtbot, three_blobs,
+                                                                                 monkeypatch):
+    """Both frames made ahead are asked at once: while the UI thread paints (here: sleeps,
+    handling no event) the worker goes on from the first to the second, and neither request
+    supersedes the other. Asked one at a time, the second waited for the UI thread."""
+    import time
+
+    from gui import worker as worker_module
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "soft-kmeans")
+    qtbot.waitUntil(lambda: not window.canvas._viewport_timer.isActive())
+    wait_idle(qtbot, s)
+    made = []
+    make_frame = worker_module._Worker._frame
+
+    def recording(worker, generation, run_id, index, *args):
+        frame = make_frame(worker, generation, run_id, index, *args)
+        made.append(index)
+        return frame
+    monkeypatch.setattr(worker_module._Worker, "_frame", recording)
+    s.prefetch(5, 6)
+    deadline = time.monotonic() + 10.0
+    while len(made) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the UI thread busy: no event handled, no frame taken
+    assert made == [5, 6]
+    wait_idle(qtbot, s)
+    assert s.made_ahead(5) and s.made_ahead(6) and s.index == 0
+
+
+def test_the_engine_worker_yields_the_cores_to_the_ui_thread(window, qtbot):
+    """The worker thread (and the kernel threads it starts) run at a lower priority: with two
+    cores, a paint otherwise shared them with two kernel threads and took half as long again."""
+    import os
+    import sys
+    import threading
+
+    import pytest
+
+    from gui.worker import WORKER_NICE
+    if not sys.platform.startswith("linux"):
+        pytest.skip("thread niceness is read per thread on Linux only")
+    client = window.session.client
+    answers = {}
+    client.sigCalled.connect(lambda generation, result, error: answers.setdefault(generation, result))
+    asked = client.call(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    qtbot.waitUntil(lambda: asked in answers, timeout=10000)
+    ui_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert answers[asked] == min(ui_nice + WORKER_NICE, 19)  # lowered, and not the whole process
+
+
 def test_a_prefetch_the_worker_fails_on_never_stalls_playing(window, qtbot, three_blobs, monkeypatch):
     """A worker bug on a half-step made ahead (no frame ever comes): playing goes on at the next
     tick, as it did before frames were made ahead, and reaches the end."""
@@ -259,7 +308,7 @@ def test_a_prefetch_the_worker_fails_on_never_stalls_playing(window, qtbot, thre
         qtbot.waitUntil(lambda: not window.player.playing, timeout=20000)
     assert failed and len(exceptions) == 1  # it did fail, once
     wait_idle(qtbot, s)
-    assert s.at_end and s._prefetching is None
+    assert s.at_end and not s._prefetching
 
 
 def test_numbers_the_engine_refuses_ahead_are_said_when_their_half_step_comes(window, qtbot, three_blobs,
