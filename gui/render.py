@@ -413,10 +413,13 @@ def trails_until(history, index, description, projection=None):
         return None
     # the responsibility half-step never moves the centres
     snaps = [s for s in history[:index + 1] if s.phase != description.responsibility_phase]
-    K = history[0].n_clusters
+    centres = np.array([s.centres for s in snaps], dtype=np.float64)  # (steps, K, D): one array, not K * steps
+    steps, K, D = centres.shape
     if projection is None or projection.identity:
-        return [np.array([s.centres[k][:2] for s in snaps]) for k in range(K)]
-    return [projection.shown(np.array([s.centres[k] for s in snaps])) for k in range(K)]
+        shown = centres[:, :, :2]
+    else:
+        shown = projection.shown(centres.reshape(steps * K, D)).reshape(steps, K, 2)
+    return list(np.ascontiguousarray(shown.transpose(1, 0, 2)))  # per cluster, (steps, 2) each
 
 
 def projected_parameters(projection, centres, covariances):
