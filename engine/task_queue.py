@@ -18,6 +18,11 @@ what.  Usage::
             if task >= n_tasks:
                 break
             ...
+
+Two things numba does not know about ``take_task``: that it writes ``counter`` (so never
+read the counter after the loop in the same function: the read may be moved before it),
+and that a kernel calling it depends on this file (its cache is not invalidated when this
+module changes: clear ``__pycache__``'s ``*.nbi`` / ``*.nbc`` after editing it).
 """
 
 import numpy as np

@@ -413,6 +413,8 @@ def trails_until(history, index, description, projection=None):
         return None
     # the responsibility half-step never moves the centres
     snaps = [s for s in history[:index + 1] if s.phase != description.responsibility_phase]
+    if not snaps:
+        return [np.zeros((0, 2)) for _ in range(history[0].n_clusters)]
     centres = np.array([s.centres for s in snaps], dtype=np.float64)  # (steps, K, D): one array, not K * steps
     steps, K, D = centres.shape
     if projection is None or projection.identity:

@@ -518,13 +518,12 @@ class SessionModel(QObject, HalfStepCursor):
         A frame made ahead for exactly this (``prefetch``) is shown at once, or when it lands."""
         self._wanted = index
         key = self._frame_key(max(0, index))
+        # only the last wish is shown: a prefetch still on its way for an earlier one lands unseen
+        for entry in self._prefetching.values():
+            entry[1] = entry[0] == key  # on its way: shown when it lands
         if key in self._ahead:
             self._on_client_frame(self._ahead.pop(key))
-        elif any(entry[0] == key for entry in self._prefetching.values()):
-            for entry in self._prefetching.values():
-                if entry[0] == key:
-                    entry[1] = True  # on its way: shown when it lands
-        else:
+        elif not any(entry[0] == key for entry in self._prefetching.values()):
             self._ask_frame(max(0, index))
 
     def prefetch(self, *indices):

@@ -254,6 +254,8 @@ class PointImage:
         (uint32 per point) or ``labels`` with an ARGB ``palette``.  Into ``out`` if given,
         else an image of the pool."""
         image = self._image(width, height) if out is None else out
+        if not (image.dtype == np.uint32 and image.flags.c_contiguous and image.shape == (height, width)):
+            raise ValueError(f"out must be a C-contiguous ({height}, {width}) uint32 array")
         if width <= 0 or height <= 0:
             return image
         starts, bx, by, index, band_h, stamp, spans = self._bands(transform, width, height, radius)

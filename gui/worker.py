@@ -419,7 +419,7 @@ class EngineClient(QObject):
         self._thread.wait(5000)
 
 
-WORKER_NICE = 5  # CPU share 3:1 in the UI thread's favour where both want a core (Linux weights)
+WORKER_NICE = 5  # niceness added: CPU share 3:1 in the UI thread's favour where both want a core (Linux weights)
 
 
 def yield_to_the_ui():
@@ -429,9 +429,13 @@ def yield_to_the_ui():
     the work handed out task by task (``engine.task_queue``) the kernels lose little:
     they take the core back whenever the UI thread is idle."""
     if sys.platform.startswith("linux"):
-        # per thread on Linux (a thread id); elsewhere setpriority would lower the whole process
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+        # per thread on Linux (a thread id); elsewhere setpriority would lower the whole process.
+        # Never the main thread (its id is the process's): that one is the UI thread.
+        thread = threading.get_native_id()
+        if thread != os.getpid():
+            with contextlib.suppress(OSError):  # lowering needs no privilege; nothing to do if refused
+                os.setpriority(os.PRIO_PROCESS, thread,
+                               min(os.getpriority(os.PRIO_PROCESS, thread) + WORKER_NICE, 19))
     else:
         QThread.currentThread().setPriority(QThread.Priority.LowPriority)
 

@@ -76,6 +76,8 @@ def test_one_band_or_many_the_same_image(rng, monkeypatch):
 def test_one_thread_or_many_the_same_image(rng):
     """Bands go to whichever thread is free (engine.task_queue): the pixels must not care."""
     import numba
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread only: nothing to compare")
     points = rng.normal(size=(20_000, 2))
     colours = pack_argb(rng.integers(0, 256, size=(20_000, 3))).astype(np.uint32)
     transform = ((50.0, 0.0, 160.0), (0.0, -50.0, 120.0))
@@ -88,6 +90,20 @@ def test_one_thread_or_many_the_same_image(rng):
         numba.set_num_threads(before)
     np.testing.assert_array_equal(many, one)
     assert len(np.unique(one)) > 100
+
+
+def test_an_image_to_draw_into_must_fit(rng):
+    """``out`` is drawn into row by row as one flat array: a strided view or a wrong size would be
+    written past its rows, so it is refused."""
+    transform = ((40.0, 0.0, 100.0), (0.0, -40.0, 100.0))
+    image = splat.PointImage(rng.normal(size=(100, 2)))
+    colours = np.full(100, 0xFFFF0000, dtype=np.uint32)
+    for bad in (np.zeros((200, 400), np.uint32)[:, ::2], np.zeros((100, 200), np.uint32),
+                np.zeros((200, 200), np.int64)):
+        with pytest.raises(ValueError, match="C-contiguous"):
+            image.render(transform, 200, 200, 2.0, argb=colours, out=bad)
+    good = np.zeros((200, 200), np.uint32)
+    assert image.render(transform, 200, 200, 2.0, argb=colours, out=good) is good and good.any()
 
 
 def test_an_image_still_held_is_never_drawn_over(rng):
