@@ -255,7 +255,7 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale, ve
     """
     D, N = XT.shape
     K = means.shape[0]
-    P = 3 if readout.shape[0] == N else 0
+    packs = readout.shape[0] == N  # colours wanted
     n_chunks = (N + CHUNK - 1) // CHUNK
     p_counts = np.zeros((n_chunks, K))
     p_sums = np.zeros((n_chunks, K, D))
@@ -278,7 +278,7 @@ def gaussian_chunk_pass(XT, means, chol_prec, log_coef, need_outer, sq_scale, ve
             a, e, mx, s, y, work = _scratch(K, B)
             p_ll[c] = _responsibilities_block(XT, start, stop, means, chol_prec, log_coef,
                                               a, e, mx, s, y, work)
-            if P > 0:  # along the samples, as everything here: vectorised, then packed row-wise
+            if packs:  # along the samples, as everything here: vectorised, then packed row-wise
                 red = np.zeros(B)
                 green = np.zeros(B)
                 blue = np.zeros(B)

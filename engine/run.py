@@ -40,7 +40,7 @@ class Run:
         check_n_clusters(snapshot.n_clusters, self.data.n_samples)
         self._workspace = algorithm.new_workspace(self.data)
         self._stats = None
-        self._readout_vectors = None
+        self._readout_colours = None
         self._readouts = {}  # responsibility half-step -> its readout (the last two)
         self._readout_spares = []  # at most three buffers, reused
         self._pending_readout = None  # written by the pass kept in _stats, for the next one
@@ -117,7 +117,7 @@ class Run:
         colours = np.ascontiguousarray(colours, dtype=np.float64)
         if colours.shape != (self.current.n_clusters, 3):
             raise ValueError(f"readout colours must have shape (K, 3) with K = {self.current.n_clusters}")
-        self._readout_vectors = None if self.algorithm.hard else colours
+        self._readout_colours = None if self.algorithm.hard else colours
 
     def readout(self, index):
         """The kept readout of the responsibilities shown at ``index``, or None: (n_samples,) uint32,
@@ -127,13 +127,13 @@ class Run:
 
     def _pass(self, snapshot):
         readout = None
-        if self._readout_vectors is not None:
+        if self._readout_colours is not None:
             in_use = [id(a) for a in self._readouts.values()]
             spare = [a for a in self._readout_spares if id(a) not in in_use]
             out = spare[0] if spare else np.empty(self.data.n_samples, dtype=np.uint32)
             if not spare:
                 self._readout_spares.append(out)
-            readout = (self._readout_vectors, out)
+            readout = (self._readout_colours, out)
         self._pending_readout = readout[1] if readout else None
         return self.algorithm.responsibility_pass(self.data, snapshot, self._workspace, readout=readout)
 

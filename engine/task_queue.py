@@ -25,7 +25,6 @@ and that a kernel calling it depends on this file (its cache is not invalidated 
 module changes: clear ``__pycache__``'s ``*.nbi`` / ``*.nbc`` after editing it).
 """
 
-import numpy as np
 from numba import types
 from numba.extending import intrinsic
 
@@ -48,8 +47,3 @@ def take_task(typingctx, counter):
         return builder.atomic_rmw("add", array.data, one, "monotonic")
 
     return types.int64(counter), codegen
-
-
-def new_counter():
-    """A task counter at zero."""
-    return np.zeros(1, np.int64)

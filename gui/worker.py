@@ -468,7 +468,6 @@ def warm_up():
     image = PointImage(X)
     unit = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
     image.render(unit, 4, 4, 1.0, argb=point_colours(2, n_points=len(X)))
-    image.render(unit, 4, 4, 1.0, argb=np.zeros(len(X), np.uint32))
     image.render(unit, 4, 4, 1.0, labels=np.zeros(len(X), np.int32), palette=pack_argb(cluster_rgb(2)))
     wash(point_colours(2, n_points=4))
     overlay_raster.warm_up()  # the overlay's strokes, drawn on the UI thread: never compiled there

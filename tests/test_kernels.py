@@ -205,12 +205,12 @@ def test_the_task_queue_hands_out_every_task_once():
     """Threads take tasks from one counter: none is skipped, none is done twice."""
     import numba
 
-    from engine.task_queue import WORKERS, new_counter, take_task
+    from engine.task_queue import WORKERS, take_task
 
     @numba.njit(parallel=True)
     def taken(n_tasks):
         times = np.zeros(n_tasks, np.int64)
-        counter = new_counter_jit()
+        counter = np.zeros(1, np.int64)
         for _ in numba.prange(WORKERS):
             while True:
                 task = take_task(counter)
@@ -219,11 +219,6 @@ def test_the_task_queue_hands_out_every_task_once():
                 times[task] += 1  # one task, one slot: no race
         return times
 
-    @numba.njit
-    def new_counter_jit():
-        return np.zeros(1, np.int64)
-
-    assert new_counter().tolist() == [0]
     for n_tasks in (0, 1, WORKERS - 1, 10_007):
         times = taken(n_tasks)
         assert len(times) == n_tasks and np.all(times == 1)
