@@ -16,8 +16,6 @@ chunk's own weighted points, so the objective after the refit follows exactly,
 without a second pass, however far the centres jumped.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
@@ -36,6 +34,19 @@ _LN2_HI = 0.6931471803691238
 _LN2_LO = 1.9082149292705877e-10
 _SHIFTER = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer in the low bits
 _EXP_FLOOR = -708.0  # below this exp() is under the smallest normal double; treated as 0
+_SQRT2 = 1.4142135623730951
+_MANTISSA = 0x000FFFFFFFFFFFFF
+_ONE_BITS = 0x3FF0000000000000
+_TWO52_BITS = 0x4330000000000000  # 2**52: or-ing a small integer in gives 2**52 + it
+_TWO52_PLUS_BIAS = 4503599627370496.0 + 1023.0
+# fdlibm's e_log.c: log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f)
+_LG1 = 6.666666666666735130e-01
+_LG2 = 3.999999999940941908e-01
+_LG3 = 2.857142874366239149e-01
+_LG4 = 2.222219843214978396e-01
+_LG5 = 1.818357216161805012e-01
+_LG6 = 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
 # A chunk keeps its moments about mu_k while cnt ||its weighted mean - mu_k||^2 is at most
 # this share of its sum r ||x - mu_k||^2 (then moving them to any c costs < 12x rounding).
 _SPREAD = 0.5
@@ -78,6 +89,42 @@ def _exp_shifted(a, mx, out, work, total):
     for i in range(n):
         out[i] *= work[i]
         total[i] += out[i]
+
+
+# error_model="numpy": numba's zero-division check on "/" keeps LLVM from vectorising the loop.
+@njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _log_and_inverse(s, mx, work, ework):
+    """mx[n] += log s[n] (so mx ends as log p(x_n)) and s[n] = 1 / s[n], vectorised; where s is
+    not positive (every log joint of the point was -inf), mx = -inf and s = 0.
+
+    This numba has no SVML, so log is ours: fdlibm's (within 1 ulp of math.log), with the
+    exponent and mantissa split through the bits of ``work`` and ``ework``.
+    """
+    n = s.shape[0]
+    sbits = s.view(np.int64)
+    mbits = work.view(np.int64)
+    ebits = ework.view(np.int64)
+    for i in range(n):
+        b = sbits[i]
+        mbits[i] = (b & _MANTISSA) | _ONE_BITS  # m in [1, 2)
+        ebits[i] = ((b >> 52) & 0x7FF) | _TWO52_BITS  # 2**52 + the biased exponent, as a double
+    for i in range(n):
+        m = work[i]
+        k = ework[i] - _TWO52_PLUS_BIAS
+        big = m > _SQRT2  # m in [sqrt(2)/2, sqrt(2)): the series converges fastest about 1
+        m = 0.5 * m if big else m
+        k = k + 1.0 if big else k
+        f = m - 1.0
+        hfsq = 0.5 * f * f
+        r = f / (2.0 + f)
+        z = r * r
+        w = z * z
+        t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+        t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+        log_s = k * _LN2_HI - ((hfsq - (r * (hfsq + t1 + t2) + k * _LN2_LO)) - f)
+        alive = s[i] > 0.0
+        mx[i] = mx[i] + log_s if alive else -np.inf
+        s[i] = 1.0 / s[i] if alive else 0.0
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST)
@@ -144,16 +191,13 @@ def _responsibilities_block(XT, start, stop, means, chol_prec, log_coef, a, e, m
         s[n] = 0.0
     for k in range(K):
         _exp_shifted(a[k], mx, e[k], work, s)
+    # s >= 1 (the largest term is exp(0)) unless every log joint of the
+    # point is -inf (its distances overflowed): then r = 0 and log p = -inf,
+    # for the caller to refuse; never a division by zero.
+    _log_and_inverse(s, mx, work, y)
     ll = 0.0
     for n in range(B):
-        # s >= 1 (the largest term is exp(0)) unless every log joint of the
-        # point is -inf (its distances overflowed): then r = 0 and log p = -inf,
-        # for the caller to refuse; never a division by zero.
-        alive = s[n] > 0.0
-        lse = mx[n] + math.log(s[n]) if alive else -np.inf
-        ll += lse
-        mx[n] = lse
-        s[n] = 1.0 / s[n] if alive else 0.0
+        ll += mx[n]
     for k in range(K):
         ek = e[k]
         for n in range(B):

@@ -185,11 +185,12 @@ class Algorithm(abc.ABC):
         return False
 
     def converged_after_refit(self, previous_objective, objective):
-        """Relative change of the objective below ``tol``."""
+        """Relative change of the objective below ``tol``: strictly, so that tol = 0 never stops a
+        run early (as scikit-learn's GaussianMixture), even where the objective repeats exactly."""
         if previous_objective is None or objective is None:
             return False
         scale = max(abs(previous_objective), np.finfo(float).tiny)
-        return abs(objective - previous_objective) <= self.tol * scale
+        return abs(objective - previous_objective) < self.tol * scale
 
     def labels(self, data, snapshot):
         """Most responsible cluster for each point: ndarray of shape (n_samples,), int32."""

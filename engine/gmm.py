@@ -77,7 +77,7 @@ class GaussianMixtureEM(GaussianKernelAlgorithm):
         False keeps pi_k = 1/K.
     max_iter : int, default 300
     tol : float, default 1e-6
-        Converged when the relative change of log p(D) over an iteration is below tol.
+        Converged when the relative change of log p(D) over an iteration is below tol (0: never).
 
     Initial parameters, unless given: pi_k = 1/K and Sigma_k = (s^2 + reg_covar) I
     with s^2 the data's average per-feature variance (1 if that is 0);

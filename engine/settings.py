@@ -133,7 +133,7 @@ class AlgorithmSettings(_Schema):
     learn_weights: bool = _setting(True, Limit(bool), "EM: learn the mixing weights π_k")
     max_iter: int = _setting(300, Limit(int, 1, 100_000), "iteration limit")
     tol: float = _setting(1e-6, Limit(float, 0.0, 1.0, high_open=True),
-                          "relative change of the objective that counts as converged")
+                          "relative change of the objective below which a run has converged (0: never)")
 
     def for_algorithm(self, algorithm_class):
         """The keyword arguments ``algorithm_class`` takes."""

@@ -27,7 +27,7 @@ class SoftKMeans(GaussianKernelAlgorithm):
         Stiffness; huge beta behaves like k-means, tiny beta like one blob.
     max_iter : int, default 300
     tol : float, default 1e-6
-        Converged when the relative change of F over an iteration is below tol.
+        Converged when the relative change of F over an iteration is below tol (0: never).
     """
 
     description = AlgorithmDescription(

@@ -22,6 +22,26 @@ def test_exp_is_accurate_over_the_whole_range():
     np.testing.assert_array_equal(total, out)
 
 
+def test_vectorised_log_is_within_one_ulp_and_refuses_empty_sums():
+    """log s for the pass's sums s (1 <= s <= K, or 0 where every log joint was -inf), and far beyond."""
+    rng = np.random.default_rng(3)
+    s = np.concatenate([[1.0, 2.0, np.sqrt(2.0), np.nextafter(np.sqrt(2.0), 2.0), 10.0],
+                        rng.uniform(1.0, 10.0, 20_000), np.exp(rng.uniform(-690.0, 690.0, 20_000))])
+    log_s, inverse = np.zeros_like(s), s.copy()
+    _kernels._log_and_inverse(inverse, log_s, np.empty_like(s), np.empty_like(s))
+    ulps = np.abs(log_s - np.log(s)) / np.spacing(np.abs(np.log(s)))
+    assert log_s[0] == 0.0 and ulps[1:].max() <= 1.0
+    np.testing.assert_array_equal(inverse, 1.0 / s)
+    mx = rng.normal(size=s.size)  # added to what is there: the log joints' maximum
+    out = mx.copy()
+    _kernels._log_and_inverse(s.copy(), out, np.empty_like(s), np.empty_like(s))
+    np.testing.assert_array_equal(out, mx + log_s)
+    empty, mx = np.array([0.0, np.nan]), np.zeros(2)
+    _kernels._log_and_inverse(empty, mx, np.empty(2), np.empty(2))
+    np.testing.assert_array_equal(mx, [-np.inf, -np.inf])
+    np.testing.assert_array_equal(empty, [0.0, 0.0])
+
+
 def _check_against_brute_force(X, centre_path):
     """Run the block assignment pass along a path of centres; compare each step with a full scan."""
     n, D = X.shape

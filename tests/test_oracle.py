@@ -100,6 +100,19 @@ def test_em_matches_sklearn_after_30_iterations(cov_type, D):
     assert final.log_likelihood / len(X) == pytest.approx(gm.score(X), rel=1e-6)
 
 
+def test_tol_zero_runs_every_iteration_even_where_the_objective_repeats(three_blobs):
+    """As scikit-learn's GaussianMixture: converged means a relative change strictly below tol.
+    One component's fit is exact after the first M-step, so log p(D) then repeats to the bit."""
+    centre = three_blobs[:1]
+    for algorithm in (GaussianMixtureEM("full", tol=0.0, max_iter=6), SoftKMeans(tol=0.0, max_iter=6)):
+        run = Run(algorithm, three_blobs, centre).run()
+        objectives = [run.algorithm.objective(s) for s in run.history[2::2]]
+        assert objectives[-1] == objectives[-2]  # it did repeat...
+        assert run.current.iteration == 6 and not run.converged  # ...and the run went on
+    stopped = Run(GaussianMixtureEM("full", tol=1e-15, max_iter=6), three_blobs, centre).run()
+    assert stopped.converged and stopped.current.iteration < 6
+
+
 def _lecture_em(X, means, weights, iterations):
     """The lecture's EM with Sigma_k = I, written out in numpy."""
     D = X.shape[1]
