@@ -1,7 +1,7 @@
 """The caption over a canvas: the half-step and its objective, in one line of large bold text."""
 
 from PySide6.QtGui import QFont, QFontMetricsF
-from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QSizePolicy, QWidget
 from superqt import QElidingLabel
 
 SMALLEST = 0.6  # of the full size: below it, the text is elided instead (the tooltip has it all)
@@ -15,10 +15,10 @@ class CaptionLabel(QElidingLabel):
     must read (at 1024x768 in presentation mode, "log p(D) = -..." lost it).  A long caption
     never widens the window."""
 
-    def __init__(self, point_size, padding=(6, 14), parent=None):
-        super().__init__(parent)
+    def __init__(self, point_size, padding=(6, 14)):
+        super().__init__()
         self.setObjectName("caption")
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.bar = CaptionBar(self)  # what a layout holds
         self._padding = padding
         self.setEllipsesWidth(2 * padding[1] + 4)
         self.setStyleSheet(f"QLabel#caption {{ background: white; color: #1a1a1a;"
@@ -37,7 +37,7 @@ class CaptionLabel(QElidingLabel):
         shrinks must not move the canvas (a new viewport, a new frame) as the text changes."""
         font = QFont(self.font())
         font.setPointSizeF(self.point_size)
-        self.setFixedHeight(int(QFontMetricsF(font).height()) + 2 * self._padding[0] + 2)
+        self.bar.setFixedHeight(int(QFontMetricsF(font).height()) + 2 * self._padding[0] + 2)
 
     def setText(self, text):  # noqa: N802 - Qt's name
         self.setToolTip(text)
@@ -68,3 +68,19 @@ class CaptionLabel(QElidingLabel):
         if font.pointSizeF() != self.font().pointSizeF():
             self.setFont(font)
             super().setText(self.text())  # elided again in the new font
+
+
+class CaptionBar(QWidget):
+    """The caption's room in a layout; the label in it is fixed at exactly the bar's size. A widget
+    whose size is not fixed tells its parent's layout at every new text (QLabel.setText calls
+    updateGeometry), and the whole window was laid out again at every half-step while playing."""
+
+    def __init__(self, label):
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        label.setParent(self)
+        self._label = label
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._label.setFixedSize(self.size())

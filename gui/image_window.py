@@ -117,7 +117,7 @@ class ImageWindow(QMainWindow):
         col = QVBoxLayout(central)
         col.setContentsMargins(0, 0, 0, 0)
         col.setSpacing(0)
-        col.addWidget(self.caption)
+        col.addWidget(self.caption.bar)
         col.addWidget(split, 1)
         col.addWidget(self.transport)
         self.setCentralWidget(central)

@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         box = QVBoxLayout(canvas_box)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(0)
-        box.addWidget(self.caption)
+        box.addWidget(self.caption.bar)
         box.addWidget(self.canvas, 1)
         self.canvas.setMinimumSize(200, 150)
         split = QSplitter(Qt.Orientation.Vertical)

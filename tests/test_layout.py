@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from test_gui import wait_idle, widget_pos
 from test_window_bugs import click_button
@@ -273,9 +273,9 @@ def test_the_caption_keeps_one_size_while_remarks_come_and_go(qtbot):
     jump between two sizes at every half-step.  The headline is fitted; a remark may elide."""
     from gui.caption import CaptionLabel
     label = CaptionLabel(28)
-    qtbot.addWidget(label)
-    label.resize(640, 60)
-    label.show()
+    qtbot.addWidget(label.bar)
+    label.bar.resize(640, 60)
+    label.bar.show()
     sizes = set()
     for step in range(10, 16):
         e = f"E-step {step} — log p(D) = −4,127,{393 + step} (L = −4,127,{393 + step})"
@@ -286,3 +286,28 @@ def test_the_caption_keeps_one_size_while_remarks_come_and_go(qtbot):
             sizes.add(label.font().pointSizeF())
     assert len(sizes) == 1, sizes
     assert label.toolTip().endswith("collapsed onto the floor")  # the whole remark is in the tooltip
+
+
+def test_a_new_caption_does_not_lay_the_window_out_again(window, qtbot):
+    """While playing the caption changes at every half-step; a label in a layout then asks the
+    whole window to lay itself out again (~1 ms a frame). The caption's bar holds its place."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class LayoutRequests(QObject):
+        count = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.LayoutRequest:
+                LayoutRequests.count += 1
+            return False
+
+    window.resize(1024, 700)
+    qtbot.wait(50)
+    counter = LayoutRequests()
+    for widget in [window, *window.findChildren(QWidget)]:
+        widget.installEventFilter(counter)
+    for step in range(1, 9):
+        window.caption.setText(f"E-step {step} — log p(D) = −{4127 + 37 * step:,}.5")
+        QApplication.processEvents()
+    assert window.caption.text().startswith("E-step 8") and window.caption.width() > 500
+    assert LayoutRequests.count == 0
