@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.toolbar = build_toolbar(self, self.action_map)
         self._style_caption(False)
         self.state_label = QLabel()
+        self._state_head = None  # the state label's text before the half-step, as last sized
         self.state_label.setToolTip("Points, clusters and the half-step on screen")
         # set apart from the messages on its left, which are elided before they reach it
         self.state_label.setStyleSheet("QLabel { border-left: 1px solid #999; padding-left: 8px; }")
@@ -302,8 +303,13 @@ class MainWindow(QMainWindow):
 
     def _on_session_step(self, index):
         s = self.session
-        self.state_label.setText(f"N = {len(s.points):,}   K = {len(s.centres)}   "
-                                 f"half-step {index}")
+        head = f"N = {len(s.points):,}   K = {len(s.centres)}   half-step "
+        if head != self._state_head:
+            # room for any half-step, fixed: a new number is then no new layout of the window
+            self._state_head = head
+            self.state_label.setText(head + "99999")
+            self.state_label.setFixedSize(self.state_label.sizeHint())
+        self.state_label.setText(f"{head}{index}")
 
     # -- sessions ----------------------------------------------------------------
     def _update_title(self):

@@ -21,10 +21,11 @@ def slider_from_speed(speed):
 
 
 def _fixed_label(text, widest, alignment):
-    """A label as wide as ``widest`` in its font, whatever text it shows later."""
+    """A label as wide as ``widest`` in its font, whatever text it shows later; fixed in both
+    directions, so a new text (every half-step while playing) does not lay the window out again."""
     label = QLabel(text)
     label.setAlignment(alignment)
-    label.setFixedWidth(label.fontMetrics().horizontalAdvance(widest) + 8)
+    label.setFixedSize(label.fontMetrics().horizontalAdvance(widest) + 8, label.sizeHint().height())
     return label
 
 
