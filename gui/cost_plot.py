@@ -18,7 +18,6 @@ from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QApplication
 
 from engine.captions import format_tick, in_sentence
-from engine.description import INIT_PHASE
 
 from .palette import PATH_HEX, REFIT_STEP_HEX, RESPONSIBILITY_STEP_HEX
 
@@ -91,10 +90,12 @@ class CostPlot(pg.PlotWidget):
         p.layout.addItem(self.legend, 2, 3)
         p.layout.setColumnStretchFactor(3, 0)
         self.paths = []  # one line per objective
-        self.series = {}  # (objective field, phase) -> dots
         self._path_of = {}  # objective field -> its line
-        self._points = None  # (history, its dots by series): read once per history
-        self._shown = {}  # series -> (dots shown, history): setData only when it changes
+        self._dots_of = {}  # objective field -> its dots, every phase in one item (one paint)
+        self.series = {}  # (objective field, phase) -> the legend's sample of those dots
+        self._brushes = []  # by phase, in description.phases order
+        self._points = None  # (history, its dots by objective): read once per history
+        self._shown = {}  # objective field -> (dots shown, run, finished): set only when it changes
         self._ranges = None  # (run id, x max, y min, y max) last set
         self._description = None
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#222", width=2))
@@ -178,37 +179,50 @@ class CostPlot(pg.PlotWidget):
             self._on_session_history()
 
     def points(self):
-        """{(objective field, phase): (x, y)} of every dot shown (for tests)."""
-        empty = np.zeros(0)
-        return {key: tuple(empty if a is None else a for a in item.getData())
-                for key, item in self.series.items()}
+        """{(objective field, phase): (x, y)} of every dot shown, read back from the plot (for tests)."""
+        out = {}
+        for field, phase in self.series:
+            dots = self._dots_of[field]
+            x, y = (np.zeros(0) if a is None else a for a in dots.getData())
+            mask = dots.data["data"] == phase if len(x) else np.zeros(0, dtype=bool)
+            if len(x):
+                mask &= dots.data["visible"]
+            out[(field, phase)] = (x[mask], y[mask])
+        return out
 
     def _build(self, description):
         """Items for ``description``'s objectives; rebuilt only when the algorithm changes
         (rebuilding the legend every frame costs the UI thread)."""
         p = self.plotItem
-        for item in self.paths + list(self.series.values()):
+        for item in self.paths + list(self._dots_of.values()):
             p.removeItem(item)
         self.legend.clear()
-        self.paths, self.series, self._path_of = [], {}, {}
+        self.paths, self.series, self._path_of, self._dots_of = [], {}, {}, {}
         self._points, self._shown, self._ranges = None, {}, None
         # EM has log p(D) at the initialisation already: a grey dot, left out of the legend
-        phases = ((INIT_PHASE, None, PATH_HEX),
-                  (description.responsibility_phase, description.responsibility_title, RESPONSIBILITY_STEP_HEX),
-                  (description.refit_phase, description.refit_title, REFIT_STEP_HEX))
+        titles = (None, description.responsibility_title, description.refit_title)
+        colours = (PATH_HEX, RESPONSIBILITY_STEP_HEX, REFIT_STEP_HEX)
+        self._brushes = [pg.mkBrush(colour) for colour in colours]
+        pen = pg.mkPen("w", width=0.8)
         for i, objective in enumerate(description.objectives):
             style = Qt.PenStyle.SolidLine if i == 0 else Qt.PenStyle.DashLine
-            self.paths.append(p.plot([], [], pen=pg.mkPen(PATH_HEX, width=1.5, style=style)))
-            self._path_of[objective.field] = self.paths[-1]
-            for phase, title, colour in phases:
-                # a bare scatter: a growing run appends its new dots (addPoints) where a
-                # PlotDataItem would set them all again, a few ms a refresh while playing
-                item = pg.ScatterPlotItem(symbol=SYMBOLS[i % len(SYMBOLS)], size=8,
-                                          brush=pg.mkBrush(colour), pen=pg.mkPen("w", width=0.8))
-                p.addItem(item)
+            path = pg.PlotCurveItem(pen=pg.mkPen(PATH_HEX, width=1.5, style=style))
+            p.addItem(path)
+            self.paths.append(path)
+            self._path_of[objective.field] = path
+            symbol = SYMBOLS[i % len(SYMBOLS)]
+            # one bare scatter per objective, its dots coloured by phase: each item costs every
+            # repaint of the plot ~0.5 ms, and a growing run appends only its new dots (addPoints)
+            dots = pg.ScatterPlotItem(symbol=symbol, size=8, pen=pen)
+            p.addItem(dots)
+            self._dots_of[objective.field] = dots
+            for phase, title, brush in zip(description.phases, titles, self._brushes):
+                # the legend's sample: drawn in the legend only; clicking it hides that phase's dots
+                sample = pg.ScatterPlotItem(symbol=symbol, size=8, brush=brush, pen=pen)
+                sample.visibleChanged.connect(self._apply_phase_visibility)
                 if title is not None:
-                    self.legend.addItem(item, f"{objective.symbol} after {in_sentence(title)}")
-                self.series[(objective.field, phase)] = item
+                    self.legend.addItem(sample, f"{objective.symbol} after {in_sentence(title)}")
+                self.series[(objective.field, phase)] = sample
         # the legend sits in the corner the curve leaves empty: a falling objective leaves the
         # top right, a rising one the bottom right
         # the axis says the symbol (short: never clipped); the formula runs along the top
@@ -229,7 +243,7 @@ class CostPlot(pg.PlotWidget):
         self.marker.setValue(self.session.index)
 
     def _history_points(self):
-        """{(objective field, phase or None): (x, y)} of the history, read once per history; a run
+        """{objective field: (x, y, phase of each)} of the history, read once per history; a run
         that grew by a half-step reads only the new one (a long run played at 60 /s stays cheap)."""
         hist = self.session.history
         if self._points is not None and self._points[0] is hist:
@@ -244,33 +258,46 @@ class CostPlot(pg.PlotWidget):
         tail = hist[start:]
         table = {}
         for objective in description.objectives:
-            for phase in (None, *description.phases):
-                x, y = description.objective_points(tail, objective, phase)
-                key = (objective.field, phase)
-                if old is not None:
-                    x, y = np.concatenate([old[key][0], x + start]), np.concatenate([old[key][1], y])
-                table[key] = (x, y)
+            x, y = description.objective_points(tail, objective)
+            phases = np.array([tail[i].phase for i in x], dtype=object)
+            if old is not None:
+                x, y, phases = (np.concatenate([old[objective.field][0], x + start]),
+                                np.concatenate([old[objective.field][1], y]),
+                                np.concatenate([old[objective.field][2], phases]))
+            table[objective.field] = (x, y, phases)
         self._points = (hist, table)
         return table
 
     def _update_dots(self):
         """Dots up to the current half-step (or all); an item is touched only when its count changes
-        (a PlotDataItem's setData costs the UI thread a few ms)."""
+        (a curve's setData costs the UI thread a few ms)."""
         table = self._history_points()
         last = len(self.session.history) - 1 if self.show_whole_run else self.session.index
-        for (field, phase), (x, y) in table.items():
-            item = self._path_of[field] if phase is None else self.series[(field, phase)]
+        for field, (x, y, phases) in table.items():
             n = int(np.searchsorted(x, last, side="right"))  # x is sorted: half-step indices
             # within a run the history only grows, so the first n dots never change
             key = (n, self.session.run_id, self.session.finished)
-            shown = self._shown.get((field, phase))
+            shown = self._shown.get(field)
             if shown == key:
                 continue
-            self._shown[(field, phase)] = key
-            if phase is not None and shown is not None and shown[1:] == key[1:] and shown[0] < n:
-                item.addPoints(x=x[shown[0]:n], y=y[shown[0]:n])  # the run grew: only the new dots
+            self._shown[field] = key
+            self._path_of[field].setData(x[:n], y[:n])
+            dots = self._dots_of[field]
+            first = shown[0] if shown is not None and shown[1:] == key[1:] and shown[0] < n else 0
+            brush = [self._brushes[self._description.phases.index(phase)] for phase in phases[first:n]]
+            if first:  # the run grew: only the new dots
+                dots.addPoints(x=x[first:n], y=y[first:n], brush=brush, data=phases[first:n])
             else:
-                item.setData(x[:n], y[:n])
+                dots.setData(x=x[:n], y=y[:n], brush=brush, data=phases[:n])
+            if not all(sample.isVisible() for sample in self.series.values()):
+                self._apply_phase_visibility()
+
+    def _apply_phase_visibility(self):
+        """Hide the dots of the phases whose legend entry was clicked off."""
+        for field, dots in self._dots_of.items():
+            if len(dots.data):
+                hidden = [phase for (f, phase), sample in self.series.items() if f == field and not sample.isVisible()]
+                dots.setPointsVisible(~np.isin(dots.data["data"], hidden))
 
     def _update_ranges(self):
         """Axes for the whole run computed so far (the reveal never moves them). While a run grows,
@@ -278,7 +305,7 @@ class CostPlot(pg.PlotWidget):
         axes are not redrawn on every frame."""
         description, hist = self._description, self.session.history
         table = self._history_points()
-        values = np.concatenate([table[(o.field, None)][1] for o in description.objectives]) \
+        values = np.concatenate([table[o.field][1] for o in description.objectives]) \
             if len(hist) else np.zeros(0)
         lo, hi = value_range(values)
         n = len(hist)

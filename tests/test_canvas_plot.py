@@ -154,6 +154,32 @@ def test_reveal_hides_dots_after_the_cursor_and_whole_run_shows_them(window, qtb
     assert np.concatenate([x for x, _ in plot.points().values()]).max() == 3
 
 
+def test_each_phase_is_coloured_and_its_legend_entry_hides_and_shows_its_dots(window, qtbot, three_blobs):
+    """One scatter per objective holds every phase's dots (one paint, not three), coloured by phase;
+    clicking a legend entry hides that phase's dots, as it hid a series of its own, also as the run grows."""
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em", max_iter=50, tol=0.0)
+    s.goto(4)
+    wait_idle(qtbot, s)
+    plot = window.cost_plot
+    plot.viewport().repaint()
+    QApplication.processEvents()
+    dots = plot._dots_of["log_likelihood"]
+    colours = {phase: {dots.data["brush"][i].color().name() for i in np.flatnonzero(dots.data["data"] == phase)}
+               for phase in ("e", "m")}
+    assert colours == {"e": {RESPONSIBILITY_STEP_HEX.lower()}, "m": {REFIT_STEP_HEX.lower()}}
+    sample, label = next((sample, label) for sample, label in plot.legend.items if "M-step" in label.text
+                         and "log p" in label.text)
+    at = plot.mapFromScene(sample.sceneBoundingRect().center())
+    QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert len(plot.points()[("log_likelihood", "m")][0]) == 0
+    assert plot.points()[("log_likelihood", "e")][0].tolist() == [1, 3]
+    s.goto(8)  # new dots of the hidden phase stay hidden
+    wait_idle(qtbot, s)
+    assert len(plot.points()[("log_likelihood", "m")][0]) == 0 and len(plot.points()[("lower_bound", "m")][0]) == 4
+    QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert plot.points()[("log_likelihood", "m")][0].tolist() == [2, 4, 6, 8]
+
+
 def test_em_e_step_1_has_a_finite_non_degenerate_y_range(window, qtbot, three_blobs):
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em")
     s.goto(1)
