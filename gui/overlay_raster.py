@@ -5,8 +5,8 @@ PySide6 holds the GIL while it draws: EM's 2 x K outlines with their white
 halos took 18 ms of the UI thread at every M-step, and the centres' dashed
 trails grew dearer with every iteration.  Here an outline is the set of pixels
 near the ellipse q(p) = 1, with q(p) = (p - c)^T Q (p - c), found row by row
-around where the row crosses it; each pixel's coverage comes from its distance
-to the curve, (sqrt(q) - 1) / |grad sqrt(q)|.  A trail's pixels are those near
+around where the row crosses it (whole rows near its top and bottom); each
+pixel's coverage comes from its distance to the curve, (sqrt(q) - 1) / |grad sqrt(q)|.  A trail's pixels are those near
 its segments, each given to the nearest of a segment and its neighbours.
 Every pixel is blended once per stroke, as QPainter blends a stroke.  Vector
 exports keep QPainter's paths (``render.paint_overlay``).
@@ -28,13 +28,13 @@ def _blend(row, x, colour, cover):
     a = cover * ((colour >> 24) & 255)
     keep = 1.0 - a / 255.0
     d = row[x]
-    out = np.uint32(0)
-    for shift in (0, 8, 16):
-        v = ((d >> shift) & 255) * keep + cover * ((colour >> shift) & 255)
-        out |= np.uint32(min(v + 0.5, 255.0)) << shift
-    v = ((d >> 24) & 255) * keep + a
-    out |= np.uint32(min(v + 0.5, 255.0)) << 24
-    row[x] = out
+    # written out channel by channel: numba's loop over a tuple of shifts cost 2.5x the blend
+    v0 = (d & 255) * keep + cover * (colour & 255)
+    v1 = ((d >> 8) & 255) * keep + cover * ((colour >> 8) & 255)
+    v2 = ((d >> 16) & 255) * keep + cover * ((colour >> 16) & 255)
+    v3 = ((d >> 24) & 255) * keep + a
+    row[x] = (np.uint32(min(v0 + 0.5, 255.0)) | (np.uint32(min(v1 + 0.5, 255.0)) << 8)
+              | (np.uint32(min(v2 + 0.5, 255.0)) << 16) | (np.uint32(min(v3 + 0.5, 255.0)) << 24))
 
 
 @njit(cache=True, nogil=True)
@@ -79,6 +79,13 @@ def _crossing_span(q00, q01, q11, dy, xc, reach, lo, hi):
     return max(xc - ext, lo), min(xc + ext, hi)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dash_cover(cover, along, period, on):
+    """``cover`` where arc length ``along`` falls on a dash of Qt's pattern (with its square caps)."""
+    m = along - period * math.floor(along / period)
+    return cover * min(max(min(m + 0.5, on - m + 0.5), 0.0), 1.0)
+
+
 # error_model "numpy": a division by zero gives inf or NaN (left out by the blend), with no check per
 # pixel that would keep the coverage loop from vectorising
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp"})
@@ -89,14 +96,27 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
     centres (M, 2) and shapes (M, 2, 2) in device pixels: outline i is centres[i] + shapes[i] @ (cos t, sin t);
     half_widths (M,) half the pen's width; colours (M,) premultiplied ARGB; dashes (M,) the pen's width
     for Qt's dash line (dash 4 widths, gap 2, square caps), 0 for a solid outline.
+
+    A solid outline followed by a narrower one of the same curve (a halo and its line) is drawn in
+    one sweep: each pixel's distance to the curve is found once and both are blended there, in
+    order, which gives the pixels of drawing them one after the other.
     """
     H, W = out.shape
     X0, Y0 = max(clip[0], 0), max(clip[1], 0)
     X1, Y1 = min(clip[2], W), min(clip[3], H)
-    span = np.empty(W)  # one row's coverage
-    for i in range(centres.shape[0]):
+    distances = np.empty(W)  # one row's distances to the curve
+    M = centres.shape[0]
+    i = 0
+    while i < M:
+        # the next outline rides along when it is the same curve, narrower, after a solid one
+        paired = (i + 1 < M and dashes[i] == 0.0 and half_widths[i + 1] <= half_widths[i]
+                  and centres[i + 1, 0] == centres[i, 0] and centres[i + 1, 1] == centres[i, 1]
+                  and shapes[i + 1, 0, 0] == shapes[i, 0, 0] and shapes[i + 1, 0, 1] == shapes[i, 0, 1]
+                  and shapes[i + 1, 1, 0] == shapes[i, 1, 0] and shapes[i + 1, 1, 1] == shapes[i, 1, 1])
+        last = i + 1 if paired else i  # the second stroke of the sweep (itself when alone)
         cx, cy = centres[i, 0], centres[i, 1]
         a00, a01, a10, a11 = shapes[i, 0, 0], shapes[i, 0, 1], shapes[i, 1, 0], shapes[i, 1, 1]
+        i = last + 1
         det = a00 * a11 - a01 * a10
         if not (1e-9 < abs(det) < 1e300) or not (math.isfinite(cx) and math.isfinite(cy)):
             continue  # a degenerate or non-finite outline: nothing to stroke
@@ -111,8 +131,9 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
         mid = 0.5 * (s00 + s11)
         half = math.sqrt(max(0.25 * (s00 - s11) ** 2 + s01 * s01, 0.0))
         r_min = math.sqrt(max(mid - half, 1e-12))
-        hw = half_widths[i]
-        reach = hw + 1.0  # pixels this far from the curve may be touched
+        first = last - 1 if paired else last
+        hw, hw_last = half_widths[first], half_widths[last]
+        reach = hw + 1.0  # pixels this far from the curve may be touched (the wider stroke's)
         s_out = 1.0 + reach / r_min
         ext_y = s_out * math.sqrt(s11)
         if not (ext_y < 1e7 and abs(cx) < 1e9 and abs(cy) < 1e9) or r_min < 0.25:
@@ -121,8 +142,11 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
         y1 = min(math.ceil(cy + ext_y), Y1 - 1)
         if y0 > y1:
             continue
-        colour = colours[i]
-        dash = dashes[i]
+        # rows this near the curve's top or bottom are in the stroke's reach all along, not only
+        # around where they cross it (a flat outline's wide halo lost pixels there)
+        vertex_rows = math.sqrt(s11) - reach - 1.0
+        colour, colour_last = colours[first], colours[last]
+        dash = dashes[last]  # the first of a pair is solid
         arc = np.zeros(1)
         period = on = 1.0
         if dash > 0.0:  # arc length from angle -pi, tabulated
@@ -144,12 +168,12 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
             # the pixels to look at: around where the row crosses the curve, as far as the stroke
             # reaches along the row there (reach / |the normal's x|, with room for the bend)
             c_lo, c_hi = _row_span(q00, q01, q11, dy, 1.0)
-            if c_lo <= c_hi:
+            if c_lo <= c_hi and abs(dy) < vertex_rows:
                 a_lo, a_hi = _crossing_span(q00, q01, q11, dy, c_lo, reach, lo, hi)
                 b_lo, b_hi = _crossing_span(q00, q01, q11, dy, c_hi, reach, lo, hi)
                 if a_hi >= b_lo:  # they meet: one span
                     a_hi, b_lo, b_hi = b_hi, 1.0, 0.0
-            else:  # past the curve's top or bottom, within the stroke's reach
+            else:  # at or past the curve's top or bottom, within the stroke's reach
                 a_lo, a_hi, b_lo, b_hi = lo, hi, 1.0, 0.0
             row = out[y]
             for sp in range(2):
@@ -158,7 +182,7 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
                     continue
                 x_start = max(math.floor(max(cx + s_lo, -1e9)), X0)  # bounded: floor of a huge float overflows
                 x_stop = min(math.ceil(min(cx + s_hi, 1e9)), X1 - 1)
-                # coverage of the span first, without branches (vectorised), then the blend
+                # the span's distances first, without branches (vectorised), then the blends
                 for x in range(x_start, x_stop + 1):
                     dx = x + 0.5 - cx
                     gx = q00 * dx + q01 * dy
@@ -166,10 +190,16 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
                     f = math.sqrt(dx * gx + dy * gy)
                     # distance to the curve, (f - 1) / |grad f| with grad f = Q d / f; at the centre
                     # g = 0 gives NaN or inf, which the blend's "cover > 0" leaves out
-                    distance = abs((f - 1.0) * f / math.sqrt(gx * gx + gy * gy))
-                    span[x] = min(max(hw + 0.5 - distance, 0.0), 1.0)
+                    distances[x] = abs((f - 1.0) * f / math.sqrt(gx * gx + gy * gy))
                 for x in range(x_start, x_stop + 1):
-                    cover = span[x]
+                    distance = distances[x]
+                    if not (distance < reach):
+                        continue  # out of both strokes' reach (or NaN)
+                    if paired:
+                        cover = min(max(hw + 0.5 - distance, 0.0), 1.0)
+                        if cover > 0.0:
+                            _blend(row, x, colour, cover)
+                    cover = min(max(hw_last + 0.5 - distance, 0.0), 1.0)
                     if not (cover > 0.0):
                         continue
                     if dash > 0.0:
@@ -177,12 +207,10 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
                         ux, uy = i00 * dx + i01 * dy, i10 * dx + i11 * dy
                         pos = (_angle(uy, ux) + math.pi) * (_ARC_SAMPLES / (2.0 * math.pi))
                         j = min(int(pos), _ARC_SAMPLES - 1)
-                        along = arc[j] + (pos - j) * (arc[j + 1] - arc[j])
-                        m = along - period * math.floor(along / period)
-                        cover *= min(max(min(m + 0.5, on - m + 0.5), 0.0), 1.0)
+                        cover = _dash_cover(cover, arc[j] + (pos - j) * (arc[j + 1] - arc[j]), period, on)
                         if not (cover > 0.0):
                             continue
-                    _blend(row, x, colour, cover)
+                    _blend(row, x, colour_last, cover)
 
 
 @njit(cache=True, nogil=True)
@@ -243,9 +271,7 @@ def stroke_trails(out, points, starts, half_widths, dot_radii, colours, dashes, 
                                                           points[j + 2, 1])[0] < d:
                         continue
                     if dash > 0.0:
-                        m = along0 + t * length
-                        m -= period * math.floor(m / period)
-                        cover *= min(max(min(m + 0.5, on - m + 0.5), 0.0), 1.0)
+                        cover = _dash_cover(cover, along0 + t * length, period, on)
                         if not (cover > 0.0):
                             continue
                     _blend(row, x, colour, cover)

@@ -78,6 +78,51 @@ def test_every_pixel_of_every_outline_is_drawn_as_everywhere_evaluated():
         assert np.abs(got[inside] - expected[inside]).max() <= 2.0  # 8-bit rounding per blend, nothing missed
 
 
+def test_a_halo_and_its_line_in_one_sweep_are_the_two_strokes_one_after_the_other():
+    """The window's outlines come in pairs, a white halo then the cluster's (dashed) line on the
+    same curve: drawn in one sweep, each pixel gets both blends in order, as two calls give them,
+    and every pixel either touches is found."""
+    rng = np.random.default_rng(11)
+    H, W = 120, 160
+    halo = premultiplied((255, 255, 255), 200)
+    for case in range(8):
+        angle = rng.uniform(0, math.pi)
+        rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+        long = rng.uniform(10, 90)
+        shape = rot * [long, long * rng.uniform(0.5, 1.0)]
+        centre = rng.uniform([0, 0], [W, H])
+        width = rng.uniform(1.0, 6.0)
+        line = premultiplied(tuple(rng.integers(0, 256, 3)), int(rng.integers(100, 256)))
+        dash = width if case % 2 else 0.0
+        pair = (np.array([centre, centre]), np.array([shape, shape]), np.array([0.5 * (width + 3.0), 0.5 * width]),
+                np.array([halo, line], np.uint32), np.array([0.0, dash]))
+        swept = rng.integers(0, 2**32, size=(H, W), dtype=np.uint64).astype(np.uint32)
+        one_by_one = swept.copy()
+        stroke_ellipses(swept, *pair, overlay_raster.NO_CLIP)
+        for i in range(2):
+            stroke_ellipses(one_by_one, *(a[i:i + 1] for a in pair), overlay_raster.NO_CLIP)
+        np.testing.assert_array_equal(swept, one_by_one)
+        out = np.zeros((H, W), np.uint32)
+        stroke_ellipses(out, *pair, overlay_raster.NO_CLIP)
+        got = np.stack([(out >> s) & 255 for s in (24, 16, 8, 0)], axis=-1).astype(float)
+        assert got[..., 0].max() > 0
+        assert np.abs(got - _every_pixel((H, W), *pair)).max() <= 2.0
+
+
+@pytest.mark.parametrize("angle", [0.0, 0.3, 1.2])
+def test_a_flat_outlines_wide_stroke_is_whole_along_its_top_and_bottom(angle):
+    """Rows just inside a flat outline's top or bottom are in a wide stroke's reach all along,
+    far from where they cross the curve; they were searched only around the crossings."""
+    H, W = 100, 240
+    rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    outline = (np.array([[120.0, 50.0]]), np.array([rot * [100.0, 30.0]]), np.array([5.0]),
+               np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([0.0]))
+    out = np.zeros((H, W), np.uint32)
+    stroke_ellipses(out, *outline, overlay_raster.NO_CLIP)
+    got = np.stack([(out >> s) & 255 for s in (24, 16, 8, 0)], axis=-1).astype(float)
+    assert np.abs(got - _every_pixel((H, W), *outline)).max() <= 2.0
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_outlines_draw_nothing(bad):
     out = np.zeros((20, 20), np.uint32)
