@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsRectItem, QLabel
 
 from engine.captions import point_reading, responsibility_snapshot
 
+from .cost_plot import cache_axes
 from .regions import paint_polygons, region_polygons
 from .render import (
     fit_rect,
@@ -193,6 +194,7 @@ class Canvas(pg.PlotWidget):
         for axis in ("left", "bottom"):
             self.plotItem.getAxis(axis).setPen(pg.mkPen("#666"))
             self.plotItem.getAxis(axis).setTextPen(pg.mkPen("#444"))
+        cache_axes(self.plotItem)
         self.scene_item = SceneItem()
         self.viewbox.addItem(self.scene_item)
         self.selection = np.zeros(0, dtype=np.int64)  # Shift+drag selects, Delete removes

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QFont
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from engine.captions import format_tick, in_sentence
 
@@ -43,6 +43,14 @@ class HalfStepAxis(ValueAxis):
 
     def tickSpacing(self, minVal, maxVal, size):
         return [(max(spacing, 1.0), offset) for spacing, offset in super().tickSpacing(minVal, maxVal, size)]
+
+
+def cache_axes(plot_item):
+    """Axes drawn once into a pixmap at device pixels and copied while they do not change: the
+    view repaints them with every frame of the plot beside them (its update region reaches over
+    them by the view's anti-aliasing margin), 0.65 ms a frame at 1280x800, measured."""
+    for name in ("left", "bottom"):
+        plot_item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def value_range(values):
@@ -80,6 +88,7 @@ class CostPlot(pg.PlotWidget):
         # no grid: pyqtgraph draws it with the axes, which would then repaint
         # whenever the marker moves
         p.setLabel("bottom", "half-step", **self._label_style())
+        cache_axes(p)
         p.hideButtons()
         p.setMenuEnabled(False)
         p.vb.setMouseEnabled(False, False)

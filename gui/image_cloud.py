@@ -12,6 +12,7 @@ from PySide6.QtCore import QRectF, QTimer, Signal
 from PySide6.QtGui import QFont, QImage
 from PySide6.QtWidgets import QApplication
 
+from .cost_plot import cache_axes
 from .image_work import CloudRequest
 
 TEXT_HEX = "#222222"
@@ -70,6 +71,7 @@ class CloudCanvas(pg.PlotWidget):
         self._space = None  # the colour space the axes were chosen for
         self.colour_by = "own"
         p = self.plotItem
+        cache_axes(p)
         p.hideButtons()
         p.setMenuEnabled(False)
         vb = self.viewbox = p.vb

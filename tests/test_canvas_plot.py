@@ -180,6 +180,33 @@ def test_each_phase_is_coloured_and_its_legend_entry_hides_and_shows_its_dots(wi
     assert plot.points()[("log_likelihood", "m")][0].tolist() == [2, 4, 6, 8]
 
 
+def test_axes_are_copied_from_their_cache_while_frames_change_and_drawn_again_when_the_view_moves(
+        window, qtbot, three_blobs, monkeypatch):
+    """The canvas repaints at every half-step and its update reaches over the axes; their ticks
+    have not changed, so they come from a pixmap, not from pyqtgraph's paint (0.65 ms a frame)."""
+    import pyqtgraph as pg
+    painted = []
+    paint = pg.AxisItem.paint
+    monkeypatch.setattr(pg.AxisItem, "paint", lambda self, *args: painted.append(self) or paint(self, *args))
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em", max_iter=50, tol=0.0)
+    canvas = window.canvas
+    axes = [canvas.plotItem.getAxis(name) for name in ("left", "bottom")]
+    canvas.viewport().repaint()
+    frames = canvas.scene_item.frames_painted
+    painted.clear()
+    canvas.setFocus()
+    for _ in range(6):
+        QTest.keyClick(window, Qt.Key.Key_Right)
+        wait_idle(qtbot, s)
+        canvas.viewport().repaint()
+    assert s.index == 6 and canvas.scene_item.frames_painted >= frames + 6
+    assert not [axis for axis in painted if axis in axes]
+    canvas.viewbox.scaleBy((0.5, 0.5))  # new ticks: drawn again
+    QApplication.processEvents()
+    canvas.viewport().repaint()
+    assert {id(axis) for axis in painted if axis in axes} == {id(axis) for axis in axes}
+
+
 def test_em_e_step_1_has_a_finite_non_degenerate_y_range(window, qtbot, three_blobs):
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em")
     s.goto(1)
