@@ -104,12 +104,22 @@ class SceneItem(pg.GraphicsObject):
         painter.resetTransform()
         if self._regions is not None:
             paint_polygons(painter, to_device, self._regions)
+        ratio = painter.device().devicePixelRatioF()
         for layer in (self._field, self._points):
             if layer is not None:
                 image, _, rect = layer
+                target = to_device.mapRect(rect)
+                if layer is self._points and abs(target.width() * ratio - image.width()) < 1.0 \
+                        and abs(target.height() * ratio - image.height()) < 1.0:
+                    # drawn for this view at its device pixels: put there as they are, not scaled
+                    # by a fraction of a pixel (4x the cost, 0.6 ms at 1280x800, and a column lost)
+                    image.setDevicePixelRatio(ratio)
+                    painter.drawImage(QPointF(round(target.x() * ratio) / ratio, round(target.y() * ratio) / ratio),
+                                      image)
+                    continue
                 # the field is sampled coarser than the screen: upscaled smoothly
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, layer is self._field)
-                painter.drawImage(to_device.mapRect(rect), image)
+                painter.drawImage(target, image)
         if self._overlay is not None:
             painter.drawImage(QPointF(0, 0), self._overlay_picture(painter, to_device))
         painter.restore()
@@ -248,7 +258,9 @@ class Canvas(pg.PlotWidget):
 
     def data_viewport(self):
         (x0, x1), (y0, y1) = self.viewbox.viewRange()
-        rect = self.viewbox.sceneBoundingRect()
+        # the area the view range fills: the view box's rect (its bounding rect is half a pixel
+        # larger, for its border), so the points drawn for it land on the screen's pixels unscaled
+        rect = self.viewbox.mapRectToScene(self.viewbox.rect())
         dpr = self.devicePixelRatioF()
         scale = self.session.display.marker_scale
         return Viewport(x0=x0, x1=x1, y0=y0, y1=y1, width=int(round(rect.width() * dpr)),
