@@ -151,9 +151,17 @@ def paint_overlay(painter, to_device, overlay):
             painter.drawPoints(poly.mid(0, len(trail) - 1))
     if overlay.covariances is not None:
         _paint_ellipses(painter, to_device, overlay, s, rastered=_raster_ellipses(painter, to_device, overlay, s))
+    # on a raster device each centre is a sprite drawn once per colour and size (10 QPainter
+    # ellipses cost the UI thread ~1 ms at every M-step); a vector device keeps the paths
+    raster = isinstance(painter.device(), QImage)
+    ratio = painter.device().devicePixelRatioF()
     for k in range(K):
-        _paint_centre(painter, to_device.map(QPointF(*map(float, overlay.centres[k][:2]))), k, s,
-                      empty=k in overlay.empty)
+        at = to_device.map(QPointF(*map(float, overlay.centres[k][:2])))
+        if raster:
+            image, offset = _centre_image(k, s, ratio, k in overlay.empty)
+            painter.drawImage(at + offset, image)
+        else:
+            _paint_centre(painter, at, k, s, empty=k in overlay.empty)
 
 
 def _ellipse_pens(overlay, s):
@@ -335,6 +343,23 @@ def _label_font(s):
     font.setPointSizeF(9.0 * s)
     font.setBold(True)
     return font
+
+
+@functools.lru_cache(maxsize=256)
+def _centre_image(k, s, ratio, empty):
+    """(QImage, offset from the centre): ``_paint_centre`` once, at the device's pixel ratio."""
+    half = math.ceil(12.0 * s + 2.0)
+    image = QImage(max(1, round(2 * half * ratio)), max(1, round(2 * half * ratio)),
+                   QImage.Format.Format_ARGB32_Premultiplied)
+    image.setDevicePixelRatio(ratio)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        _paint_centre(painter, QPointF(half, half), k, s, empty=empty)
+    finally:
+        painter.end()
+    return image, QPointF(-half, -half)
 
 
 def _paint_centre(painter, p, k, s, empty=False):

@@ -276,3 +276,33 @@ def test_coordinates_far_off_the_image_never_hang_or_write_outside(far):
     stroke_trails(out, np.array([[10.0, 10.0], [far, 12.0], [far, far]]), np.array([0, 3], np.int64),
                   np.array([1.0]), np.array([2.5]), black, np.array([2.0]), clip)
     assert not out[:, :5].any() and not out[:5].any() and not out[55:].any() and not out[:, 75:].any()
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_centres_on_an_image_are_the_centres_qpainter_draws(qtbot, ratio):
+    """On a raster device each centre is a sprite drawn once per colour and size: at a whole
+    pixel it is QPainter's centre exactly, filled or (an empty cluster) dashed."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QImage, QPainter, QTransform
+
+    from gui import render
+
+    def image():
+        out = QImage(round(120 * ratio), round(80 * ratio), QImage.Format.Format_ARGB32_Premultiplied)
+        out.setDevicePixelRatio(ratio)
+        out.fill(0)
+        return out
+
+    centres = np.array([[20.0, 30.0], [70.0, 40.0], [95.0, 60.0]])
+    sprites = image()
+    painter = QPainter(sprites)
+    render.paint_overlay(painter, QTransform(), render.Overlay(centres=centres, empty=(1,), marker_scale=1.5))
+    painter.end()
+    drawn = image()
+    painter = QPainter(drawn)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    for k, (x, y) in enumerate(centres):
+        render._paint_centre(painter, QPointF(x, y), k, 1.5, empty=k == 1)
+    painter.end()
+    assert sprites == drawn and not drawn.isNull()
+    assert QImage(sprites).pixelColor(round(20 * ratio), round(30 * ratio)).alpha() == 255
