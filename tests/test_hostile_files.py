@@ -388,6 +388,24 @@ def test_csv_blocks_keep_line_numbers(tmp_path, monkeypatch, rng):
         load_points(path)
 
 
+def test_whole_file_scans_count_across_block_ends(tmp_path, monkeypatch):
+    """The NUL, carriage-return and line counts over a file go a block at a time (a bytes scan
+    holds the GIL: the window stalled while a million points loaded); a CR LF split across two
+    blocks still counts once, and old Mac line ends are still read."""
+    monkeypatch.setattr(formats, "_CSV_BLOCK_BYTES", 2)  # scans of 8 bytes
+    data = b"ab\r\n\r\r\n1\r\n\n\r\nxyz\r" * 7
+    for needle in (b"\0", b"\r", b"\n", b"\r\n"):
+        for start in range(0, 12):
+            assert formats._count(data, needle, start) == data.count(needle, start), (needle, start)
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"x,y\r1,2\r3,4.5\r")
+    X, names = read_points_table(path)
+    np.testing.assert_array_equal(X, [[1.0, 2.0], [3.0, 4.5]])
+    path.write_bytes(b"x,y\n1,2\n3,\x004\n")
+    with pytest.raises(ValueError, match="binary data"):
+        read_points_table(path)
+
+
 def test_large_csv_matches_numpy(tmp_path, rng):
     X = rng.normal(size=(20_000, 3))
     path = tmp_path / "big.csv"
