@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QFont
-from PySide6.QtWidgets import QApplication, QGraphicsItem
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QSizePolicy
 
 from engine.captions import format_tick, in_sentence
 
@@ -98,6 +98,10 @@ class CostPlot(pg.PlotWidget):
                                     brush=(255, 255, 255, 0), verSpacing=-4)
         p.layout.addItem(self.legend, 2, 3)
         p.layout.setColumnStretchFactor(3, 0)
+        # its own height at the top of the column: stretched to a tall plot's, its rows spread
+        # apart and each dot sat half a row below its words
+        self.legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        p.layout.setAlignment(self.legend, Qt.AlignmentFlag.AlignTop)
         self.paths = []  # one line per objective
         self._path_of = {}  # objective field -> its line
         self._dots_of = {}  # objective field -> its dots, every phase in one item (one paint)

@@ -231,6 +231,26 @@ def test_the_points_reach_the_screen_pixel_for_pixel(window, qtbot, rng):
     assert (shown[opaque] == frame[opaque]).mean() > 0.95  # all but where centres and trails are drawn over them
 
 
+def test_each_legend_dot_is_level_with_its_words_in_a_tall_plot(window, qtbot, three_blobs):
+    """Stretched to a tall plot's height, the legend spread its rows apart and each dot sat half
+    a row below its words (the image window at 1024x768); it keeps its own height, at the top."""
+    s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em")
+    s.goto(2)
+    wait_idle(qtbot, s)
+    window.resize(1024, 900)
+    window.splitter.setSizes([200, 600])
+    qtbot.wait(50)
+    plot = window.cost_plot
+    plot.viewport().repaint()
+    QApplication.processEvents()
+    view, legend = plot.plotItem.vb.sceneBoundingRect(), plot.legend.sceneBoundingRect()
+    assert view.height() > 300
+    assert legend.height() < 0.4 * view.height() and abs(legend.top() - view.top()) < 20
+    for sample, label in plot.legend.items:  # the words fill their row: the dot is level with them
+        dot, words = sample.sceneBoundingRect(), label.sceneBoundingRect()
+        assert words.height() < 2.5 * dot.height() and abs(dot.center().y() - words.center().y()) < 0.5 * dot.height()
+
+
 def test_em_e_step_1_has_a_finite_non_degenerate_y_range(window, qtbot, three_blobs):
     s = scenario_window(window, qtbot, three_blobs, three_blobs[:3], "em")
     s.goto(1)
