@@ -94,8 +94,9 @@ def _exp_shifted(a, mx, out, work, total):
 # error_model="numpy": numba's zero-division check on "/" keeps LLVM from vectorising the loop.
 @njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 def _log_and_inverse(s, mx, work, ework):
-    """mx[n] += log s[n] (so mx ends as log p(x_n)) and s[n] = 1 / s[n], vectorised; where s is
-    not positive (every log joint of the point was -inf), mx = -inf and s = 0.
+    """mx[n] += log s[n] (so mx ends as log p(x_n)) and s[n] = 1 / s[n], vectorised, for a normal
+    positive s (the pass's sums are at least 1); where s is not positive (every log joint of the
+    point was -inf), mx = -inf and s = 0.
 
     This numba has no SVML, so log is ours: fdlibm's (within 1 ulp of math.log), with the
     exponent and mantissa split through the bits of ``work`` and ``ework``.

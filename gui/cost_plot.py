@@ -1,8 +1,9 @@
 """The objective per half-step, linked to the timeline.
 
-Drawn from the algorithm's description: one series per objective and phase,
-coloured by phase (after the assignment / E-step, after the refit / M-step, as
-in the lecture) and shaped by objective (the primary one round).  A line marks
+Drawn from the algorithm's description: a path and dots per objective, each dot
+coloured by its phase (after the assignment / E-step, after the refit / M-step,
+as in the lecture) and shaped by objective (the primary one round); the legend
+names each objective and phase, and clicking an entry hides those dots.  A line marks
 the current half-step; clicking the plot jumps there.  The curve is revealed as
 the run goes: it ends at the current half-step unless ``show_whole_run`` is set,
 and the axes hold the whole run computed so far, so nothing jumps.
@@ -207,6 +208,8 @@ class CostPlot(pg.PlotWidget):
         """Items for ``description``'s objectives; rebuilt only when the algorithm changes
         (rebuilding the legend every frame costs the UI thread)."""
         p = self.plotItem
+        # the phases clicked off stay off through a rebuild (presentation mode's text size)
+        hidden = {key for key, sample in self.series.items() if not sample.isVisible()}
         for item in self.paths + list(self._dots_of.values()):
             p.removeItem(item)
         self.legend.clear()
@@ -232,6 +235,7 @@ class CostPlot(pg.PlotWidget):
             for phase, title, brush in zip(description.phases, titles, self._brushes):
                 # the legend's sample: drawn in the legend only; clicking it hides that phase's dots
                 sample = pg.ScatterPlotItem(symbol=symbol, size=8, brush=brush, pen=pen)
+                sample.setVisible((objective.field, phase) not in hidden)
                 sample.visibleChanged.connect(self._apply_phase_visibility)
                 if title is not None:
                     self.legend.addItem(sample, f"{objective.symbol} after {in_sentence(title)}")

@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         if head != self._state_head:
             # room for any half-step, fixed: a new number is then no new layout of the window
             self._state_head = head
-            self.state_label.setText(head + "99999")
+            self.state_label.setText(head + "999999")  # max_iter up to 100,000: 200,000 half-steps
             self.state_label.setFixedSize(self.state_label.sizeHint())
         self.state_label.setText(f"{head}{index}")
 

@@ -5,8 +5,9 @@ PySide6 holds the GIL while it draws: EM's 2 x K outlines with their white
 halos took 18 ms of the UI thread at every M-step, and the centres' dashed
 trails grew dearer with every iteration.  Here an outline is the set of pixels
 near the ellipse q(p) = 1, with q(p) = (p - c)^T Q (p - c), found row by row
-around where the row crosses it (whole rows near its top and bottom); each
-pixel's coverage comes from its distance to the curve, (sqrt(q) - 1) / |grad sqrt(q)|.  A trail's pixels are those near
+between two ellipses of the same shape that bound every pixel the stroke can
+touch; each pixel's coverage comes from its distance to the curve,
+(sqrt(q) - 1) / |grad sqrt(q)|.  A trail's pixels are those near
 its segments, each given to the nearest of a segment and its neighbours.
 Every pixel is blended once per stroke, as QPainter blends a stroke.  Vector
 exports keep QPainter's paths (``render.paint_overlay``).
@@ -65,18 +66,6 @@ def _row_span(q00, q01, q11, dy, s):
         return 1.0, 0.0
     root = math.sqrt(disc)
     return (-b - root) / q00, (-b + root) / q00
-
-
-@njit(cache=True, nogil=True)
-def _crossing_span(q00, q01, q11, dy, xc, reach, lo, hi):
-    """The x offsets around the row's crossing ``xc`` of the curve that the stroke may touch: as far
-    as ``reach`` goes along the row there (reach / |the normal's x|, with room for the bend),
-    within the outer span (lo, hi)."""
-    gx = q00 * xc + q01 * dy
-    gy = q01 * xc + q11 * dy
-    g = math.sqrt(gx * gx + gy * gy)
-    ext = 1.25 * reach * g / max(abs(gx), 1e-9 * g + 1e-300) + 1.0
-    return max(xc - ext, lo), min(xc + ext, hi)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -142,9 +131,10 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
         y1 = min(math.ceil(cy + ext_y), Y1 - 1)
         if y0 > y1:
             continue
-        # rows this near the curve's top or bottom are in the stroke's reach all along, not only
-        # around where they cross it (a flat outline's wide halo lost pixels there)
-        vertex_rows = math.sqrt(s11) - reach - 1.0
+        # a pixel whose estimated distance is under ``reach`` lies between the outlines q = s_in^2
+        # and q = s_out^2 (the estimate is at least (1 - sqrt(q)) r_min inside): each row is searched
+        # there, and nowhere else
+        s_in = 1.0 - reach / r_min
         colour, colour_last = colours[first], colours[last]
         dash = dashes[last]  # the first of a pair is solid
         arc = np.zeros(1)
@@ -165,16 +155,11 @@ def stroke_ellipses(out, centres, shapes, half_widths, colours, dashes, clip):
             lo, hi = _row_span(q00, q01, q11, dy, s_out)
             if lo > hi:
                 continue
-            # the pixels to look at: around where the row crosses the curve, as far as the stroke
-            # reaches along the row there (reach / |the normal's x|, with room for the bend)
-            c_lo, c_hi = _row_span(q00, q01, q11, dy, 1.0)
-            if c_lo <= c_hi and abs(dy) < vertex_rows:
-                a_lo, a_hi = _crossing_span(q00, q01, q11, dy, c_lo, reach, lo, hi)
-                b_lo, b_hi = _crossing_span(q00, q01, q11, dy, c_hi, reach, lo, hi)
-                if a_hi >= b_lo:  # they meet: one span
-                    a_hi, b_lo, b_hi = b_hi, 1.0, 0.0
-            else:  # at or past the curve's top or bottom, within the stroke's reach
-                a_lo, a_hi, b_lo, b_hi = lo, hi, 1.0, 0.0
+            a_lo, a_hi, b_lo, b_hi = lo, hi, 1.0, 0.0  # the whole row of the outer outline...
+            if s_in > 0.0:
+                in_lo, in_hi = _row_span(q00, q01, q11, dy, s_in)
+                if in_lo <= in_hi:  # ...but the inner outline's part
+                    a_hi, b_lo, b_hi = in_lo, in_hi, hi
             row = out[y]
             for sp in range(2):
                 s_lo, s_hi = (a_lo, a_hi) if sp == 0 else (b_lo, b_hi)

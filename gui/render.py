@@ -157,9 +157,12 @@ def paint_overlay(painter, to_device, overlay):
     ratio = painter.device().devicePixelRatioF()
     for k in range(K):
         at = to_device.map(QPointF(*map(float, overlay.centres[k][:2])))
-        if raster:
-            image, offset = _centre_image(k, s, ratio, k in overlay.empty)
-            painter.drawImage(at + offset, image)
+        if raster and max(abs(at.x()), abs(at.y())) < 1e6:
+            # put at a whole device pixel, drawn a quarter pixel true: the centre sits on its ellipse
+            x, y = (math.floor(v * ratio * SPRITE_PHASES + 0.5) for v in (at.x(), at.y()))
+            image, offset = _centre_image(k, s, ratio, k in overlay.empty,
+                                          x % SPRITE_PHASES, y % SPRITE_PHASES)
+            painter.drawImage(QPointF((x // SPRITE_PHASES) / ratio, (y // SPRITE_PHASES) / ratio) + offset, image)
         else:
             _paint_centre(painter, at, k, s, empty=k in overlay.empty)
 
@@ -345,21 +348,25 @@ def _label_font(s):
     return font
 
 
-@functools.lru_cache(maxsize=256)
-def _centre_image(k, s, ratio, empty):
-    """(QImage, offset from the centre): ``_paint_centre`` once, at the device's pixel ratio."""
-    half = math.ceil(12.0 * s + 2.0)
-    image = QImage(max(1, round(2 * half * ratio)), max(1, round(2 * half * ratio)),
-                   QImage.Format.Format_ARGB32_Premultiplied)
+SPRITE_PHASES = 4  # a centre's sprite is drawn at this many sub-pixel offsets each way
+
+
+@functools.lru_cache(maxsize=1024)
+def _centre_image(k, s, ratio, empty, phase_x=0, phase_y=0):
+    """(QImage, offset from a whole device pixel): ``_paint_centre`` once, at the device's pixel
+    ratio, its centre ``phase`` / SPRITE_PHASES of a device pixel past that pixel."""
+    half = math.ceil((12.0 * s + 2.0) * ratio)  # device pixels
+    image = QImage(2 * half, 2 * half, QImage.Format.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(ratio)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        _paint_centre(painter, QPointF(half, half), k, s, empty=empty)
+        _paint_centre(painter, QPointF((half + phase_x / SPRITE_PHASES) / ratio,
+                                       (half + phase_y / SPRITE_PHASES) / ratio), k, s, empty=empty)
     finally:
         painter.end()
-    return image, QPointF(-half, -half)
+    return image, QPointF(-half / ratio, -half / ratio)
 
 
 def _paint_centre(painter, p, k, s, empty=False):

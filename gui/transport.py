@@ -53,7 +53,7 @@ class TransportBar(QWidget):
         row.addWidget(self.timeline, 1)
         # Labels get the width of their widest text, so a number that grows never
         # pushes into (or under) the sliders beside them
-        self.position = _fixed_label("0 / 0", "9999 / 9999+", Qt.AlignmentFlag.AlignCenter)
+        self.position = _fixed_label("0 / 0", "999999 / 999999+", Qt.AlignmentFlag.AlignCenter)
         self.position.setToolTip("Current half-step / half-steps computed")
         row.addWidget(self.position)
         row.addSpacing(6)

@@ -176,6 +176,13 @@ def test_each_phase_is_coloured_and_its_legend_entry_hides_and_shows_its_dots(wi
     s.goto(8)  # new dots of the hidden phase stay hidden
     wait_idle(qtbot, s)
     assert len(plot.points()[("log_likelihood", "m")][0]) == 0 and len(plot.points()[("lower_bound", "m")][0]) == 4
+    plot.set_text_size(16)  # presentation mode's text: the plot is built again, the phase stays off
+    plot.set_text_size(10)
+    plot.viewport().repaint()
+    QApplication.processEvents()
+    assert len(plot.points()[("log_likelihood", "m")][0]) == 0 and len(plot.points()[("log_likelihood", "e")][0]) == 4
+    sample = next(sample for sample, label in plot.legend.items if "M-step" in label.text and "log p" in label.text)
+    at = plot.mapFromScene(sample.sceneBoundingRect().center())
     QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
     assert plot.points()[("log_likelihood", "m")][0].tolist() == [2, 4, 6, 8]
 

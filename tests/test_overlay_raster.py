@@ -109,13 +109,16 @@ def test_a_halo_and_its_line_in_one_sweep_are_the_two_strokes_one_after_the_othe
         assert np.abs(got - _every_pixel((H, W), *pair)).max() <= 2.0
 
 
-@pytest.mark.parametrize("angle", [0.0, 0.3, 1.2])
-def test_a_flat_outlines_wide_stroke_is_whole_along_its_top_and_bottom(angle):
-    """Rows just inside a flat outline's top or bottom are in a wide stroke's reach all along,
-    far from where they cross the curve; they were searched only around the crossings."""
-    H, W = 100, 240
+@pytest.mark.parametrize("radii,half_width,angle", [((100.0, 30.0), 5.0, 0.0), ((100.0, 30.0), 5.0, 0.3),
+                                                     ((100.0, 30.0), 5.0, 1.2), ((400.0, 40.0), 7.7, 0.0),
+                                                     ((400.0, 40.0), 7.7, 0.05), ((600.0, 80.0), 11.2, 0.02)])
+def test_a_flat_outlines_wide_stroke_is_whole_along_its_top_and_bottom(radii, half_width, angle):
+    """Rows near a flat outline's top or bottom are in a wide stroke's reach far from where they
+    cross the curve (EM's halo at K = 2 on a HiDPI screen is 7.7 px wide each side); they were
+    searched only around the crossings, and up to a whole pixel of the halo was lost."""
+    H, W = round(2 * radii[1] + 4 * half_width + 40), round(2 * radii[0] + 4 * half_width + 40)
     rot = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
-    outline = (np.array([[120.0, 50.0]]), np.array([rot * [100.0, 30.0]]), np.array([5.0]),
+    outline = (np.array([[W / 2 + 0.3, H / 2 + 0.7]]), np.array([rot * radii]), np.array([half_width]),
                np.array([premultiplied((0, 0, 0), 255)], np.uint32), np.array([0.0]))
     out = np.zeros((H, W), np.uint32)
     stroke_ellipses(out, *outline, overlay_raster.NO_CLIP)
@@ -280,8 +283,8 @@ def test_coordinates_far_off_the_image_never_hang_or_write_outside(far):
 
 @pytest.mark.parametrize("ratio", [1.0, 2.0])
 def test_centres_on_an_image_are_the_centres_qpainter_draws(qtbot, ratio):
-    """On a raster device each centre is a sprite drawn once per colour and size: at a whole
-    pixel it is QPainter's centre exactly, filled or (an empty cluster) dashed."""
+    """On a raster device each centre is a sprite drawn once per colour, size and quarter-pixel
+    offset: it is QPainter's centre at that place, filled or (an empty cluster) dashed."""
     from PySide6.QtCore import QPointF
     from PySide6.QtGui import QImage, QPainter, QTransform
 
@@ -293,7 +296,7 @@ def test_centres_on_an_image_are_the_centres_qpainter_draws(qtbot, ratio):
         out.fill(0)
         return out
 
-    centres = np.array([[20.0, 30.0], [70.0, 40.0], [95.0, 60.0]])
+    centres = np.array([[20.0, 30.0], [70.25, 40.5], [95.75, 60.25]])  # on the quarter-pixel grid
     sprites = image()
     painter = QPainter(sprites)
     render.paint_overlay(painter, QTransform(), render.Overlay(centres=centres, empty=(1,), marker_scale=1.5))
