@@ -260,6 +260,11 @@ def window_gaps(n=1_000_000):
         session.set_points(scenario.points)
         session.set_centres(scenario.centres)
         _wait(app, lambda: not session.busy)
+        # the window's own repaint of the new run (tens of ms) is not the export's: let it settle
+        from PySide6.QtCore import QEventLoop, QTimer
+        loop = QEventLoop()
+        QTimer.singleShot(500, loop.quit)
+        loop.exec()
         finished = []
         window.exporter.sigFinished.connect(lambda written, error: finished.append((written, error)))
         meter.start()

@@ -8,10 +8,10 @@ and Cancel stops it between frames.
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLineEdit, QMessageBox, QProgressDialog, QPushButton,
-                               QSpinBox, QWidget)
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
+                               QPushButton, QSpinBox, QWidget)
 
 from engine.settings import DEFAULT_FPS, DEFAULT_PANELS, FPS, PANELS, STRIP_COLS
 
@@ -218,8 +218,43 @@ class ExportDialog(QDialog):
         return out
 
 
+class ExportProgress(QWidget):
+    """An export's progress in the window's status bar, with Cancel. The window stays live: a
+    progress dialog's own window cost the UI thread 30-60 ms to appear, and blocked the window."""
+
+    SHOW_AFTER_MS = 300  # a quick export never shows it
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 8, 0)
+        row.setSpacing(6)
+        row.addWidget(QLabel("Exporting"))
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(140)
+        row.addWidget(self.bar)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the export (the frames written so far stay)")
+        row.addWidget(self.cancel_button)
+        self._show_timer = QTimer(self, singleShot=True, interval=self.SHOW_AFTER_MS)
+        self._show_timer.timeout.connect(self.show)
+        self.hide()
+
+    def begin(self):
+        self.bar.setRange(0, 0)  # busy until the first count
+        self._show_timer.start()
+
+    def advance(self, done, total):
+        self.bar.setRange(0, max(total, 1))
+        self.bar.setValue(done)
+
+    def end(self):
+        self._show_timer.stop()
+        self.hide()
+
+
 class ExportController(QObject):
-    """Starts an export on the worker, shows progress, reports the result."""
+    """Starts an export on the worker, shows its progress in the status bar, reports the result."""
 
     sigFinished = Signal(object, object)  # written paths or None, error message or None
 
@@ -228,7 +263,9 @@ class ExportController(QObject):
         self.window = window
         self._generation = None
         self._cancel = None
-        self._dialog = None
+        self.progress = ExportProgress()
+        self.progress.cancel_button.clicked.connect(self.cancel)
+        window.statusBar().insertPermanentWidget(0, self.progress)
         self.window.session.client.sigCalled.connect(self._on_client_called)
 
     @property
@@ -241,11 +278,8 @@ class ExportController(QObject):
         self._cancel = threading.Event()
         progress = _Progress(self)
         if show_progress:
-            self._dialog = QProgressDialog("Exporting frames…", "Cancel", 0, 100, self.window)
-            self._dialog.setWindowModality(Qt.WindowModality.WindowModal)
-            self._dialog.setMinimumDuration(300)
-            self._dialog.canceled.connect(self._cancel.set)
-            progress.sigProgress.connect(self._on_progress)
+            self.progress.begin()
+            progress.sigProgress.connect(self.progress.advance)
         self._progress = progress
         self._generation = self.window.session.client.call(
             run_export_job, self.window.session.scenario(), options, outputs,
@@ -256,18 +290,11 @@ class ExportController(QObject):
         if self._cancel is not None:
             self._cancel.set()
 
-    def _on_progress(self, done, total):
-        if self._dialog is not None:
-            self._dialog.setMaximum(max(total, 1))
-            self._dialog.setValue(done)
-
     def _on_client_called(self, generation, result, error):
         if generation != self._generation:
             return
         self._generation = None
-        if self._dialog is not None:
-            self._dialog.reset()
-            self._dialog = None
+        self.progress.end()
         if isinstance(error, ExportCancelled):
             self.window.statusBar().showMessage("Export cancelled", 8000)
             self.sigFinished.emit(None, "cancelled")

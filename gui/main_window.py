@@ -362,7 +362,8 @@ class MainWindow(QMainWindow):
                 return
             fmt = "svg" if path.lower().endswith(".svg") or "svg" in chosen.lower() else "png"
             outputs = {"frame": (path, fmt, self.session.index)}
-        self.exporter.start(options, outputs)
+        if not self.exporter.start(options, outputs):
+            self.show_status("An export is still running (Cancel is in the status bar)")
 
     def export_labels(self):
         if not len(self.session.points) or not len(self.session.centres):

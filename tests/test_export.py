@@ -155,6 +155,36 @@ def test_window_export_can_be_cancelled(window, qtbot, tmp_path):
     assert len(list((tmp_path / "f").glob("*.png"))) <= 1
 
 
+def test_export_progress_is_in_the_status_bar_and_its_cancel_button_stops_it(window, qtbot, tmp_path):
+    """No dialog window: the progress shows in the status bar once an export has run a while,
+    the window stays live, and its Cancel button (a real click) stops the export."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from gui.export import ExportOptions
+    s = window.session
+    rng = np.random.default_rng(0)
+    s.set_points(rng.normal(size=(3000, 2)))
+    s.set_centres(rng.normal(size=(6, 2)))
+    s.set_algorithm("em")
+    s.set_setting("max_iter", 200)
+    s.set_setting("tol", 0.0)
+    finished = []
+    window.exporter.sigFinished.connect(lambda paths, err: finished.append((paths, err)))
+    progress = window.exporter.progress
+    assert window.exporter.start(ExportOptions(width=1920, height=1080),
+                                 {"every": "half", "frames": (tmp_path / "f", "png")})
+    qtbot.waitUntil(lambda: progress.isVisible() and progress.bar.value() > 0, timeout=30000)
+    assert not finished
+    assert [w for w in QApplication.topLevelWidgets() if w.isVisible()] == [window]  # no dialog window
+    assert progress.bar.maximum() > 100  # the 401 half-steps, counted as they are written
+    QTest.mouseClick(progress.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(finished), timeout=60000)
+    assert finished[0] == (None, "cancelled") and not progress.isVisible()
+    assert len(list((tmp_path / "f").glob("*.png"))) < progress.bar.maximum() // 2  # stopped early
+
+
 def test_labels_and_responsibilities_csv(tmp_path, three_blobs):
     from engine.scenario import Scenario
     from gui.export_dialog import write_labels_csv
