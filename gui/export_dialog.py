@@ -227,7 +227,7 @@ class ExportProgress(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 8, 0)
+        row.setContentsMargins(12, 0, 8, 0)  # apart from the message on its left, which it clips
         row.setSpacing(6)
         row.addWidget(QLabel("Exporting"))
         self.bar = QProgressBar()
