@@ -107,7 +107,7 @@ class CostPlot(pg.PlotWidget):
         self._path_of = {}  # objective field -> its line
         self._dots_of = {}  # objective field -> its dots, every phase in one item (one paint)
         self.series = {}  # (objective field, phase) -> the legend's sample of those dots
-        self._brushes = []  # by phase, in description.phases order
+        self._brushes = {}  # phase -> the brush of its dots
         self._points = None  # (history, its dots by objective): read once per history
         self._shown = {}  # objective field -> (dots shown, run, finished): set only when it changes
         self._ranges = None  # (run id, x max, y min, y max) last set
@@ -218,7 +218,7 @@ class CostPlot(pg.PlotWidget):
         # EM has log p(D) at the initialisation already: a grey dot, left out of the legend
         titles = (None, description.responsibility_title, description.refit_title)
         colours = (PATH_HEX, RESPONSIBILITY_STEP_HEX, REFIT_STEP_HEX)
-        self._brushes = [pg.mkBrush(colour) for colour in colours]
+        self._brushes = {phase: pg.mkBrush(colour) for phase, colour in zip(description.phases, colours)}
         pen = pg.mkPen("w", width=0.8)
         for i, objective in enumerate(description.objectives):
             style = Qt.PenStyle.SolidLine if i == 0 else Qt.PenStyle.DashLine
@@ -232,7 +232,8 @@ class CostPlot(pg.PlotWidget):
             dots = pg.ScatterPlotItem(symbol=symbol, size=8, pen=pen)
             p.addItem(dots)
             self._dots_of[objective.field] = dots
-            for phase, title, brush in zip(description.phases, titles, self._brushes):
+            for phase, title in zip(description.phases, titles):
+                brush = self._brushes[phase]
                 # the legend's sample: drawn in the legend only; clicking it hides that phase's dots
                 sample = pg.ScatterPlotItem(symbol=symbol, size=8, brush=brush, pen=pen)
                 sample.setVisible((objective.field, phase) not in hidden)
@@ -301,7 +302,7 @@ class CostPlot(pg.PlotWidget):
             self._path_of[field].setData(x[:n], y[:n])
             dots = self._dots_of[field]
             first = shown[0] if shown is not None and shown[1:] == key[1:] and shown[0] < n else 0
-            brush = [self._brushes[self._description.phases.index(phase)] for phase in phases[first:n]]
+            brush = [self._brushes[phase] for phase in phases[first:n]]
             if first:  # the run grew: only the new dots
                 dots.addPoints(x=x[first:n], y=y[first:n], brush=brush, data=phases[first:n])
             else:

@@ -37,7 +37,7 @@ from .image_window import is_image_path
 from .loading import FileLoader
 from .player import Player
 from .session_files import SessionFiles
-from .transport import TransportBar
+from .transport import WIDEST_HALF_STEP, TransportBar
 
 STATUS_MS = 8000  # how long a status message stays
 PRESENTATION_SCALE = 1.6  # marker_scale while presenting
@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         if head != self._state_head:
             # room for any half-step, fixed: a new number is then no new layout of the window
             self._state_head = head
-            self.state_label.setText(head + "999999")  # max_iter up to 100,000: 200,000 half-steps
+            self.state_label.setText(head + WIDEST_HALF_STEP)
             self.state_label.setFixedSize(self.state_label.sizeHint())
         self.state_label.setText(f"{head}{index}")
 

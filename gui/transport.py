@@ -5,7 +5,11 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
+from .cursor import LAST_HALF_STEP
 from .player import MAX_SPEED, MIN_SPEED
+
+# the widest half-step number a run can reach (labels are sized for it, once)
+WIDEST_HALF_STEP = "9" * len(str(LAST_HALF_STEP))
 
 SPEED_STEPS = 100
 
@@ -53,7 +57,8 @@ class TransportBar(QWidget):
         row.addWidget(self.timeline, 1)
         # Labels get the width of their widest text, so a number that grows never
         # pushes into (or under) the sliders beside them
-        self.position = _fixed_label("0 / 0", "999999 / 999999+", Qt.AlignmentFlag.AlignCenter)
+        self.position = _fixed_label("0 / 0", f"{WIDEST_HALF_STEP} / {WIDEST_HALF_STEP}+",
+                                     Qt.AlignmentFlag.AlignCenter)
         self.position.setToolTip("Current half-step / half-steps computed")
         row.addWidget(self.position)
         row.addSpacing(6)
